@@ -1,0 +1,132 @@
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+
+from merchant import services
+from merchant.admin.tenancy import ADD, CHANGE, DELETE, VIEW, Role, ShopListFilter, ShopScopedAdmin
+from merchant.models import Customer, Product, Tag
+from merchant.phones import phone_parse
+
+
+class CustomerForm(forms.ModelForm):
+    phone = forms.CharField(
+        required=False,
+        max_length=64,
+        help_text="Any common format. Without a leading + it is read as a number of the customer's country "
+        "(else the shop's) and stored as E.164, e.g. +4915123456789.",
+    )
+
+    class Meta:
+        model = Customer
+        fields = (
+            "shop",
+            "external_id",
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "tags",
+            "country",
+            "language",
+            "time_zone",
+            "sms_marketing_consent_at",
+            "sms_marketing_consent_source",
+            "email_marketing_consent_at",
+            "email_marketing_consent_source",
+            "sms_opted_out_at",
+            "email_opted_out_at",
+        )
+        help_texts = {"time_zone": "IANA name such as Europe/Berlin. Leave empty to derive it from phone and country."}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and self.instance.phone:
+            self.initial["phone"] = self.instance.phone.as_e164
+
+    def clean(self):
+        cleaned = super().clean()
+        shop = cleaned.get("shop") or (self.instance.shop if self.instance.shop_id else None)
+        region = str(cleaned.get("country") or "") or (str(shop.country) if shop else "")
+        try:
+            cleaned["phone"] = phone_parse(cleaned.get("phone") or "", region=region) or ""
+        except ValidationError as error:
+            self.add_error("phone", error)
+        tags = cleaned.get("tags")
+        if shop is not None and tags is not None and any(tag.shop_id != shop.pk for tag in tags):
+            self.add_error("tags", "Pick tags of this customer's shop.")
+        return cleaned
+
+
+@admin.register(Customer)
+class CustomerAdmin(ShopScopedAdmin):
+    form = CustomerForm
+    role_permissions = {
+        Role.OWNER: frozenset({VIEW, ADD, CHANGE, DELETE}),
+        Role.AGENT: frozenset({VIEW, CHANGE}),
+    }
+    list_display = ("__str__", "email", "phone", "country", "language", "time_zone", "shop", "created_at")
+    list_filter = ("language", "country", ("shop", ShopListFilter), ("tags", admin.RelatedOnlyFieldListFilter))
+    list_select_related = ("shop",)
+    search_fields = ("first_name", "last_name", "email", "phone", "external_id")
+    autocomplete_fields = ("tags",)
+    readonly_fields = ("time_zone_source", "created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("shop", "external_id", "first_name", "last_name", "email", "phone", "tags")}),
+        ("Locale", {"fields": ("country", "language", "time_zone", "time_zone_source")}),
+        (
+            "Consent",
+            {
+                "fields": (
+                    ("sms_marketing_consent_at", "sms_marketing_consent_source"),
+                    ("email_marketing_consent_at", "email_marketing_consent_source"),
+                    ("sms_opted_out_at", "email_opted_out_at"),
+                )
+            },
+        ),
+        ("Record", {"fields": ("created_at", "updated_at")}),
+    )
+
+    def save_model(self, request, obj, form, change):
+        fields = {name: form.cleaned_data[name] for name in services.CUSTOMER_FIELDS if name in form.cleaned_data}
+        if change:
+            original = Customer.objects.get(pk=obj.pk)
+            changed = {name: value for name, value in fields.items() if name in form.changed_data}
+            customer = services.customer_update(customer=original, **changed)
+        else:
+            customer = services.customer_create(shop=form.cleaned_data["shop"], **fields)
+        obj.__dict__.update(customer.__dict__)
+
+
+@admin.register(Tag)
+class TagAdmin(ShopScopedAdmin):
+    role_permissions = {Role.OWNER: frozenset({VIEW, ADD, CHANGE, DELETE}), Role.AGENT: frozenset({VIEW})}
+    list_display = ("name", "shop")
+    list_filter = (("shop", ShopListFilter),)
+    list_select_related = ("shop",)
+    search_fields = ("name",)
+    fields = ("shop", "name")
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            tag = services.tag_rename(tag=Tag.objects.get(pk=obj.pk), name=form.cleaned_data["name"])
+        else:
+            tag = services.tag_create(shop=form.cleaned_data["shop"], name=form.cleaned_data["name"])
+            obj.__dict__.update(tag.__dict__)
+
+
+@admin.register(Product)
+class ProductAdmin(ShopScopedAdmin):
+    role_permissions = {Role.OWNER: frozenset({VIEW, ADD, CHANGE, DELETE}), Role.AGENT: frozenset({VIEW})}
+    list_display = ("title", "sku", "category", "shop")
+    list_filter = ("category", ("shop", ShopListFilter))
+    list_select_related = ("shop",)
+    search_fields = ("title", "sku", "external_id")
+    fields = ("shop", "title", "sku", "category", "external_id")
+
+    def save_model(self, request, obj, form, change):
+        fields = {name: form.cleaned_data[name] for name in ("title", "sku", "category", "external_id")}
+        if change:
+            product = services.product_update(product=Product.objects.get(pk=obj.pk), **fields)
+        else:
+            product = services.product_create(shop=form.cleaned_data["shop"], **fields)
+        obj.__dict__.update(product.__dict__)

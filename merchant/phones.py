@@ -1,0 +1,85 @@
+"""Phone numbers typed by people or sent by platforms, parsed into E.164 with a clear reason when not.
+
+The default region is the customer's country (else the shop's): "0151 23456789" means a German
+mobile for a German customer. Errors say what is wrong (country code, length, not assigned).
+"""
+
+import phonenumbers
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django_countries import countries
+from phonenumber_field.phonenumber import PhoneNumber
+
+Reason = phonenumbers.ValidationResult
+
+
+def _country_name(region: str) -> str:
+    return f"{countries.name(region) or region} ({region})" if region else _("no country")
+
+
+def phone_parse(text: str, *, region: str = "") -> PhoneNumber | None:
+    """Parse `text` as a phone number dialled from `region`; None for empty input.
+
+    Raises ValidationError saying why a number cannot be used: no country code and no country to
+    assume, too short or too long for its country, or a number that is not in service there.
+    """
+    text = (text or "").strip()
+    if not text:
+        return None
+    region = (region or "").upper() or None
+    try:
+        parsed = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException as error:
+        messages = {
+            phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: _(
+                "“%(text)s” has no valid country code. Start with + and the country code, e.g. +49 151 23456789."
+            ),
+            phonenumbers.NumberParseException.NOT_A_NUMBER: _("“%(text)s” is not a phone number."),
+            phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD: _(
+                "“%(text)s” is too short after the international prefix."
+            ),
+            phonenumbers.NumberParseException.TOO_SHORT_NSN: _("“%(text)s” is too short to be a phone number."),
+            phonenumbers.NumberParseException.TOO_LONG: _("“%(text)s” is too long to be a phone number."),
+        }
+        raise ValidationError(messages[error.error_type], code="invalid_phone", params={"text": text}) from None
+    number_region = (
+        phonenumbers.region_code_for_number(parsed)
+        or phonenumbers.region_code_for_country_code(parsed.country_code)
+        or region
+        or ""
+    )
+    if number_region == phonenumbers.UNKNOWN_REGION:
+        number_region = region or ""
+    reason = phonenumbers.is_possible_number_with_reason(parsed)
+    length_messages = {
+        Reason.TOO_SHORT: _("“%(text)s” is too short for a phone number in %(country)s."),
+        Reason.TOO_LONG: _("“%(text)s” is too long for a phone number in %(country)s."),
+        Reason.INVALID_LENGTH: _("“%(text)s” has the wrong number of digits for %(country)s."),
+        Reason.INVALID_COUNTRY_CODE: _("“%(text)s” has no valid country code."),
+    }
+    if reason in length_messages:
+        raise ValidationError(
+            length_messages[reason],
+            code="invalid_phone_length",
+            params={"text": text, "country": _country_name(number_region)},
+        )
+    if not phonenumbers.is_valid_number(parsed):
+        # Countries with landlines of many lengths accept almost any length; measured against
+        # their mobile numbers (the ones we text) a short or long number is named as such.
+        mobile_reason = phonenumbers.is_possible_number_for_type_with_reason(
+            parsed, phonenumbers.PhoneNumberType.MOBILE
+        )
+        if mobile_reason in (Reason.TOO_SHORT, Reason.TOO_LONG):
+            raise ValidationError(
+                _("“%(text)s” is too short for a mobile number in %(country)s.")
+                if mobile_reason == Reason.TOO_SHORT
+                else _("“%(text)s” is too long for a mobile number in %(country)s."),
+                code="invalid_phone_length",
+                params={"text": text, "country": _country_name(number_region)},
+            )
+        raise ValidationError(
+            _("“%(text)s” is not a number in service in %(country)s (check the area code and the country)."),
+            code="invalid_phone_number",
+            params={"text": text, "country": _country_name(number_region)},
+        )
+    return PhoneNumber.from_string(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))

@@ -1,0 +1,19 @@
+"""django-q2 entry points of the core app: thin adapters that call one service."""
+
+import datetime as dt
+
+from django_q.models import Schedule
+
+from merchant.services.schedules import ScheduleSpec, task_results_prune
+
+SCHEDULES = [
+    ScheduleSpec(
+        name="merchant.task_results_prune",
+        func="merchant.tasks.task_results_prune_task",
+        schedule_type=Schedule.HOURLY,
+    ),
+]
+
+
+def task_results_prune_task() -> int:
+    return task_results_prune(older_than=dt.timedelta(days=7))
