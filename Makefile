@@ -39,7 +39,7 @@ setup: install ## Migrate the database, sync schedules, load the demo shop, crea
 
 run: setup ## Set everything up and start the web app and the django-q2 cluster (Ctrl-C stops both)
 	@echo "Starting http://127.0.0.1:$(PORT)/admin/ and the django-q2 cluster; Ctrl-C stops both."
-	DEBUG=$${DEBUG:-true} PORT=$(PORT) $(VENV)/bin/honcho -f Procfile.dev start
+	DEBUG=$${DEBUG:-true} PORT=$(PORT) bin/run-dev
 
 lint: install-test ## ruff lint and format check
 	$(VENV)/bin/ruff check .

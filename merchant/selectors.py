@@ -20,6 +20,13 @@ def user_shop_roles(user: Any) -> dict[int, str]:
     return cached
 
 
+def user_time_zone(user: Any) -> str | None:
+    """The zone a person's pages show times in: their first shop's (by name), none for others."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return Membership.objects.filter(user=user).order_by("shop__name").values_list("shop__time_zone", flat=True).first()
+
+
 def user_shop_role(user: Any, shop_id: int | None) -> str | None:
     return user_shop_roles(user).get(shop_id) if shop_id is not None else None
 

@@ -3,7 +3,16 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 
 from merchant import services
-from merchant.admin.tenancy import ADD, CHANGE, DELETE, VIEW, Role, ShopListFilter, ShopScopedAdmin
+from merchant.admin.tenancy import (
+    ADD,
+    CHANGE,
+    DELETE,
+    VIEW,
+    PresentCountryFilter,
+    Role,
+    ShopListFilter,
+    ShopScopedAdmin,
+)
 from merchant.models import Customer, Product, Tag
 from merchant.phones import phone_parse
 
@@ -18,24 +27,7 @@ class CustomerForm(forms.ModelForm):
 
     class Meta:
         model = Customer
-        fields = (
-            "shop",
-            "external_id",
-            "first_name",
-            "last_name",
-            "email",
-            "phone",
-            "tags",
-            "country",
-            "language",
-            "time_zone",
-            "sms_marketing_consent_at",
-            "sms_marketing_consent_source",
-            "email_marketing_consent_at",
-            "email_marketing_consent_source",
-            "sms_opted_out_at",
-            "email_opted_out_at",
-        )
+        fields = ("shop", *services.CUSTOMER_FIELDS, "tags")
         help_texts = {"time_zone": "IANA name such as Europe/Berlin. Leave empty to derive it from phone and country."}
 
     def __init__(self, *args, **kwargs):
@@ -64,8 +56,13 @@ class CustomerAdmin(ShopScopedAdmin):
         Role.OWNER: frozenset({VIEW, ADD, CHANGE, DELETE}),
         Role.AGENT: frozenset({VIEW, CHANGE}),
     }
-    list_display = ("__str__", "email", "phone", "country", "language", "time_zone", "shop", "created_at")
-    list_filter = ("language", "country", ("shop", ShopListFilter), ("tags", admin.RelatedOnlyFieldListFilter))
+    list_display = ("__str__", "email", "phone_display", "country", "language", "time_zone", "shop", "created_at")
+    list_filter = (
+        "language",
+        PresentCountryFilter,
+        ("shop", ShopListFilter),
+        ("tags", admin.RelatedOnlyFieldListFilter),
+    )
     list_select_related = ("shop",)
     search_fields = ("first_name", "last_name", "email", "phone", "external_id")
     autocomplete_fields = ("tags",)
@@ -85,6 +82,10 @@ class CustomerAdmin(ShopScopedAdmin):
         ),
         ("Record", {"fields": ("created_at", "updated_at")}),
     )
+
+    @admin.display(description="Phone", ordering="phone")
+    def phone_display(self, customer: Customer) -> str:
+        return customer.phone.as_international if customer.phone else "-"
 
     def save_model(self, request, obj, form, change):
         fields = {name: form.cleaned_data[name] for name in services.CUSTOMER_FIELDS if name in form.cleaned_data}

@@ -2,7 +2,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.translation import ngettext
 
 from merchant import services
@@ -63,7 +65,11 @@ class OrderEventInline(OrderChildInline):
 
     @admin.display(description="Details")
     def summary(self, event: OrderEvent) -> str:
-        return ", ".join(f"{key}: {value}" for key, value in event.details.items() if value not in ("", None))
+        return ", ".join(
+            f"{key.replace('_', ' ')}: {value}"
+            for key, value in event.details.items()
+            if value not in ("", None) and not key.endswith("_id")
+        )
 
 
 class ShipForm(forms.Form):
@@ -131,6 +137,14 @@ class OrderAdmin(ShopScopedAdmin):
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     # --- actions ------------------------------------------------------------------------------
+    def response_action(self, request, queryset):
+        # An action started from an order's page returns there, not to the list.
+        response = super().response_action(request, queryset)
+        order_id = request.POST.get("_return_to_order", "")
+        if order_id.isdigit() and isinstance(response, HttpResponseRedirect):
+            return HttpResponseRedirect(reverse("admin:merchant_order_change", args=[order_id]))
+        return response
+
     def _apply_to_each(self, request, queryset, service, done_text: str, **arguments) -> None:
         actor = Actor.staff(request.user)
         done, refusals = 0, []
@@ -160,6 +174,7 @@ class OrderAdmin(ShopScopedAdmin):
             "opts": self.model._meta,
             "action": request.POST.get("action"),
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "return_to_order": request.POST.get("_return_to_order", ""),
         }
         return TemplateResponse(request, "admin/merchant/order/action_form.html", context)
 

@@ -10,6 +10,7 @@ from typing import Any
 from django.contrib import admin
 from django.db import models
 from django.http import Http404
+from django_countries import countries
 
 from merchant.models import Membership, Merchant
 from merchant.selectors import user_shop_roles
@@ -132,6 +133,13 @@ class ShopScopedAdmin(ShopScopedMixin, admin.ModelAdmin):
             readonly.append("shop")
         return readonly
 
+    def get_list_display(self, request):
+        # A person with one shop does not need a column repeating its name.
+        display = super().get_list_display(request)
+        if "shop" in display and not request.user.is_superuser and len(user_shop_roles(request.user)) == 1:
+            return tuple(column for column in display if column != "shop")
+        return display
+
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)
         shop_ids = self.shop_ids_allowing(request, ADD)
@@ -142,3 +150,23 @@ class ShopScopedAdmin(ShopScopedMixin, admin.ModelAdmin):
 
 class ShopListFilter(admin.RelatedOnlyFieldListFilter):
     """Offers only the shops that appear in the (already scoped) list."""
+
+
+class PresentCountryFilter(admin.SimpleListFilter):
+    """Offers the countries the listed rows are in, not all 250 of them."""
+
+    title = "country"
+    parameter_name = "country"
+
+    def lookups(self, request, model_admin):
+        codes = (
+            model_admin.get_queryset(request)
+            .exclude(country="")
+            .order_by()
+            .values_list("country", flat=True)
+            .distinct()
+        )
+        return sorted(((code, countries.name(code) or code) for code in codes), key=lambda pair: pair[1])
+
+    def queryset(self, request, queryset):
+        return queryset.filter(country=self.value()) if self.value() else queryset

@@ -3,9 +3,8 @@
 from collections.abc import Iterable
 from typing import Any
 
-from django.core.exceptions import ValidationError
-
 from merchant.models import Customer, Merchant, Product, Tag
+from merchant.services.field_updates import fields_check_allowed, row_update
 from merchant.timezones import derive_time_zone
 
 CUSTOMER_FIELDS = (
@@ -43,9 +42,7 @@ def _customer_fill_time_zone(customer: Customer) -> None:
 
 def customer_create(*, shop: Merchant, tags: Iterable[str] = (), **fields: Any) -> Customer:
     """Create a customer of `shop`; the time zone is derived when not given. Validates every field."""
-    unknown = set(fields) - set(CUSTOMER_FIELDS)
-    if unknown:
-        raise TypeError(f"customer_create() got unknown fields: {', '.join(sorted(unknown))}")
+    fields_check_allowed(fields, CUSTOMER_FIELDS)
     customer = Customer(shop=shop, **fields)
     if customer.time_zone:
         customer.time_zone_source = Customer.TimeZoneSource.GIVEN
@@ -59,9 +56,7 @@ def customer_create(*, shop: Merchant, tags: Iterable[str] = (), **fields: Any) 
 
 def customer_update(*, customer: Customer, **fields: Any) -> Customer:
     """Change a customer's fields. A zone derived earlier is derived again from the new phone/country."""
-    unknown = set(fields) - set(CUSTOMER_FIELDS)
-    if unknown:
-        raise TypeError(f"customer_update() got unknown fields: {', '.join(sorted(unknown))}")
+    fields_check_allowed(fields, CUSTOMER_FIELDS)
     if "time_zone" in fields and fields["time_zone"] != customer.time_zone:
         customer.time_zone_source = Customer.TimeZoneSource.GIVEN if fields["time_zone"] else ""
     for name, value in fields.items():
@@ -106,12 +101,4 @@ def product_create(
 
 
 def product_update(*, product: Product, **fields: Any) -> Product:
-    allowed = {"title", "external_id", "sku", "category"}
-    unknown = set(fields) - allowed
-    if unknown:
-        raise ValidationError(dict.fromkeys(sorted(unknown), "This field cannot be changed here."))
-    for name, value in fields.items():
-        setattr(product, name, value)
-    product.full_clean()
-    product.save()
-    return product
+    return row_update(product, fields=fields, allowed=("title", "external_id", "sku", "category"))

@@ -10,6 +10,7 @@ from django.db import transaction
 from django_countries import countries
 
 from merchant.models import Membership, Merchant
+from merchant.services.field_updates import row_update
 
 User = get_user_model()
 
@@ -99,14 +100,7 @@ MERCHANT_EDITABLE_FIELDS = (
 
 def merchant_update(*, shop: Merchant, **fields: Any) -> Merchant:
     """Change a shop's settings. The slug is fixed: webhook URLs and links depend on it."""
-    unknown = set(fields) - set(MERCHANT_EDITABLE_FIELDS)
-    if unknown:
-        raise ValidationError(dict.fromkeys(sorted(unknown), "This field cannot be changed here."))
-    for name, value in fields.items():
-        setattr(shop, name, value)
-    shop.full_clean()
-    shop.save()
-    return shop
+    return row_update(shop, fields=fields, allowed=MERCHANT_EDITABLE_FIELDS)
 
 
 def _owner_count(shop: Merchant) -> int:

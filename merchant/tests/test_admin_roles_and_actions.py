@@ -244,6 +244,18 @@ class TestOrderActions:
         shipment = Shipment.objects.get(order=order)
         assert (shipment.carrier, shipment.tracking_number) == ("UPS", "1Z999AA10123456784")
 
+    def test_an_action_started_on_the_order_page_returns_there(self, client, agent, shop):
+        order = OrderFactory(shop=shop, status="paid")
+        client.force_login(agent)
+        common = {"action": "mark_shipped", "_selected_action": [order.pk], "_return_to_order": order.pk}
+        form_page = client.post(admin_url("order"), common)
+        assert f'name="_return_to_order" value="{order.pk}"' in form_page.content.decode()
+        response = client.post(admin_url("order"), {**common, "apply": "1", "carrier": "DHL"})
+        assert response.status_code == 302
+        assert response.url == admin_url("order", "change", order.pk)
+        order.refresh_from_db()
+        assert order.status == "shipped"
+
     def test_shipping_form_rejects_a_bad_tracking_url(self, client, agent, shop):
         order = OrderFactory(shop=shop, status="paid")
         client.force_login(agent)
@@ -333,3 +345,19 @@ class TestListPagesUseConstantQueries:
             services.order_note_add(order=order, actor=Actor.staff(owner), text=f"called the customer ({number})")
         many = self.count_queries(client, admin_url("order", "change", order.pk))
         assert few == many
+
+
+class TestPresentation:
+    def test_times_show_in_the_shops_zone(self, client, agent, shop):
+        placed = dt.datetime(2026, 1, 15, 12, 0, tzinfo=dt.UTC)
+        OrderFactory(shop=shop, placed_at=placed, number="#T1")  # Alpha Shoes is on New York time
+        client.force_login(agent)
+        page = client.get(admin_url("order")).content.decode()
+        assert "Jan. 15, 2026, 7 a.m." in page
+
+    def test_the_shop_column_appears_only_for_people_with_several_shops(self, client, agent, shop, other_shop):
+        OrderFactory(shop=shop)
+        client.force_login(agent)
+        assert "shop" not in client.get(admin_url("order")).context["cl"].list_display
+        services.membership_set(shop=other_shop, user=agent, role="agent")
+        assert "shop" in client.get(admin_url("order")).context["cl"].list_display

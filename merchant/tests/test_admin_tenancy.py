@@ -95,7 +95,9 @@ def test_shop_filter_offers_only_own_shops(client, owner, shop, two_shops):
     membership_set(shop=third, user=owner, role="agent")
     client.force_login(owner)
     response = client.get(admin_url("customer"))
-    shop_filter = next(spec for spec in response.context["cl"].filter_specs if spec.field_path == "shop")
+    shop_filter = next(
+        spec for spec in response.context["cl"].filter_specs if getattr(spec, "field_path", "") == "shop"
+    )
     assert sorted(label for _pk, label in shop_filter.lookup_choices) == ["Alpha Shoes", "Gamma Goods"]
     # asking for the other shop by filter value shows nothing of it
     response = client.get(admin_url("customer"), {"shop__id__exact": two_shops["their_customer"].shop_id})
@@ -195,3 +197,16 @@ def test_tag_of_same_shop_is_saved(client, owner, two_shops):
     )
     assert response.status_code == 302, response.context["adminform"].form.errors
     assert list(customer.tags.all()) == [Tag.objects.get(name="vip-alpha")]
+
+
+def test_country_filter_offers_the_countries_of_own_customers_only(client, owner, shop, two_shops):
+    CustomerFactory(shop=shop, country="KR")
+    CustomerFactory(shop=two_shops["their_customer"].shop, country="RU")
+    client.force_login(owner)
+    response = client.get(admin_url("customer"))
+    country_filter = next(
+        spec for spec in response.context["cl"].filter_specs if getattr(spec, "parameter_name", "") == "country"
+    )
+    assert [code for code, _name in country_filter.lookup_choices] == ["KR", "US"]
+    filtered = client.get(admin_url("customer"), {"country": "KR"})
+    assert filtered.context["cl"].result_count == 1
