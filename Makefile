@@ -6,9 +6,6 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 PORT ?= 8000
 
--include .env
-export
-
 .DEFAULT_GOAL := help
 
 help: ## List the targets
@@ -31,7 +28,10 @@ $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 install: $(VENV)/.installed ## Create .venv and install the application
 install-test: $(VENV)/.installed-test ## Install the application and what the tests need
 
-setup: install ## Migrate the database, sync schedules, load the demo shop, create dev logins
+.env:
+	cp .env.example .env
+
+setup: install .env ## Migrate the database, sync schedules, load the demo shop, create dev logins
 	DEBUG=$${DEBUG:-true} $(PY) manage.py migrate --noinput
 	DEBUG=$${DEBUG:-true} $(PY) manage.py sync_schedules
 	DEBUG=$${DEBUG:-true} $(PY) manage.py seed_demo

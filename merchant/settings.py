@@ -1,6 +1,7 @@
 """Settings for the merchant back-office, read from the environment.
 
-One file for every environment: differences live in environment variables (see `.env.example`).
+One file for every environment: differences live in environment variables (see `.env.example`),
+optionally kept in a `.env` file next to manage.py.
 The defaults are the embedded mode: SQLite under `var/`, django-q2 on the ORM broker, DEBUG on.
 With DEBUG off the settings fail closed: a missing SECRET_KEY or ALLOWED_HOSTS stops start-up.
 """
@@ -10,8 +11,14 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from dotenv import load_dotenv
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# A checkout's .env (made from .env.example by `make run`) fills in what the environment does
+# not set; the environment always wins. ENV_FILE="" reads none (tests, production images).
+ENV_FILE = os.environ.get("ENV_FILE", str(BASE_DIR / ".env"))
+if ENV_FILE:
+    load_dotenv(ENV_FILE, override=False)
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
 
 

@@ -3,6 +3,8 @@
 import os
 import secrets
 
+# Tests see the same settings on every machine: no developer's .env is read.
+os.environ["ENV_FILE"] = ""
 os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")

@@ -22,6 +22,6 @@ TEST_ONLY_VARIABLES = {
 def run_python(code: str, env: dict[str, str], tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     """Run `code` (or `python *args` when args are given) with VAR_DIR=tmp_path and `env` on top."""
     clean = {key: value for key, value in os.environ.items() if key not in TEST_ONLY_VARIABLES}
-    full_env = {**clean, "VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "merchant.settings", **env}
+    full_env = {**clean, "ENV_FILE": "", "VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "merchant.settings", **env}
     command = [sys.executable, *args] if args else [sys.executable, "-c", textwrap.dedent(code)]
     return subprocess.run(command, cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=120)  # noqa: S603

@@ -45,6 +45,15 @@ def test_missing_allowed_hosts_with_debug_off_stops_start_up(tmp_path):
     assert "ALLOWED_HOSTS must be set when DEBUG is off" in result.stderr
 
 
+def test_a_dot_env_file_fills_in_what_the_environment_does_not_set(tmp_path):
+    env_file = tmp_path / "settings.env"
+    env_file.write_text("DEBUG=true\nREDIS_URL=redis://from-file:6379/0\n")
+    result = run_python(SHOW_SETTINGS, {"ENV_FILE": str(env_file), "REDIS_URL": ""}, tmp_path)
+    assert result.returncode == 0, result.stderr
+    # DEBUG came from the file; REDIS_URL was set (empty) in the environment, which wins
+    assert result.stdout.splitlines()[1] == "broker default"
+
+
 def test_a_malformed_boolean_is_an_error_not_a_guess(tmp_path):
     result = run_python(SHOW_SETTINGS, {"DEBUG": "maybe"}, tmp_path)
     assert "DEBUG must be true or false, not 'maybe'" in result.stderr
@@ -118,6 +127,7 @@ def test_sqlite_runs_in_wal_mode_and_two_writers_do_not_lock_each_other_out(tmp_
     script.write_text(textwrap.dedent(WRITER))
     full_env = {
         **os.environ,
+        "ENV_FILE": "",
         "VAR_DIR": str(tmp_path),
         "DJANGO_SETTINGS_MODULE": "merchant.settings",
         "PYTHONPATH": str(ROOT),
