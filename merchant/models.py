@@ -46,6 +46,10 @@ class Merchant(BaseModel):
         blank=True,
         help_text=_("Name customers see as the sender of messages. Empty: the shop name."),
     )
+    # Signing secrets of inbound webhooks. Kept in clear because HMACs are computed with them;
+    # never shown again after they are saved (the admin has write-only fields for them).
+    webhook_secret = models.CharField(max_length=200, blank=True, editable=False)
+    shopify_webhook_secret = models.CharField(max_length=200, blank=True, editable=False)
 
     class Meta:
         ordering = ["name", "id"]
@@ -107,6 +111,10 @@ class Customer(BaseModel):
     last_name = models.CharField(max_length=150, blank=True)
     email = models.EmailField(blank=True)
     phone = PhoneNumberField(blank=True, help_text=_("Stored in international E.164 form, e.g. +4915123456789."))
+    # A number a platform sent that is not a number in service is kept as received, with the
+    # reason, and `phone` stays empty so no SMS is attempted. It is never rewritten.
+    phone_as_received = models.CharField(max_length=64, blank=True)
+    phone_problem = models.CharField(max_length=200, blank=True)
     country = CountryField(blank=True)
     language = models.CharField(max_length=10, choices=LANGUAGE_CHOICES, blank=True)
     time_zone = models.CharField(max_length=64, blank=True, validators=[validate_time_zone])
@@ -237,6 +245,9 @@ class Order(BaseModel):
     refunded_total = models.DecimalField(default=0, **MONEY)
     source_platform = models.CharField(max_length=20, choices=SourcePlatform.choices, default=SourcePlatform.API)
     language = models.CharField(max_length=10, choices=LANGUAGE_CHOICES, blank=True)
+    platform_updated_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When the shop platform last changed the order; older updates are ignored.")
+    )
 
     class Meta:
         ordering = ["-placed_at", "-id"]
@@ -327,6 +338,7 @@ class Shipment(BaseModel):
     shipped_at = models.DateTimeField(default=timezone.now)
     last_carrier_event_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    line_external_ids = models.JSONField(default=list, blank=True, help_text=_("Order lines in this parcel."))
 
     class Meta:
         ordering = ["shipped_at", "id"]
@@ -386,3 +398,105 @@ class OrderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_type_display()} ({self.get_outcome_display()})"
+
+
+class ApiKey(BaseModel):
+    """A key a shop's own systems use to call the REST API. Stored as a hash; shown once."""
+
+    class Kind(models.TextChoices):
+        SECRET = "secret", _("Secret (read and write)")
+        PUBLISHABLE = "publishable", _("Publishable (storefront reads)")
+
+    PREFIXES = {Kind.SECRET: "sk", Kind.PUBLISHABLE: "pk"}
+
+    shop = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.SECRET)
+    prefix = models.CharField(max_length=16, editable=False, help_text=_("The start of the key, to recognise it."))
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    rate_limit_per_minute = models.PositiveIntegerField(default=600)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("API key")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class InboundEvent(models.Model):
+    """One delivery from outside (a webhook or an API event), stored raw before it is applied."""
+
+    class Source(models.TextChoices):
+        SHOPIFY = "shopify", "Shopify"
+        WOOCOMMERCE = "woocommerce", "WooCommerce"
+        API = "api", _("REST API")
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", _("Received")
+        PROCESSED = "processed", _("Processed")
+        IGNORED = "ignored", _("Ignored")
+        DUPLICATE = "duplicate", _("Duplicate")
+        FAILED = "failed", _("Failed")
+
+    S = Status
+    # A failed event can be reprocessed once its cause is fixed; the others are final.
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        S.RECEIVED: frozenset({S.PROCESSED, S.IGNORED, S.FAILED}),
+        S.FAILED: frozenset({S.PROCESSED, S.IGNORED, S.FAILED}),
+        S.PROCESSED: frozenset(),
+        S.IGNORED: frozenset(),
+        S.DUPLICATE: frozenset(),
+    }
+    del S
+
+    shop = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="inbound_events")
+    source = models.CharField(max_length=12, choices=Source.choices)
+    topic = models.CharField(max_length=100)
+    delivery_id = models.CharField(max_length=200, blank=True)
+    # The first delivery of an event claims this key; repeats are stored as duplicates with none.
+    dedupe_key = models.CharField(max_length=300, null=True, blank=True, editable=False)
+    headers = models.JSONField(default=dict, blank=True)
+    body = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED)
+    error = models.TextField(blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    order = models.ForeignKey(Order, on_delete=models.SET_NULL, null=True, blank=True, related_name="inbound_events")
+    duplicate_of = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    received_at = models.DateTimeField(default=timezone.now, editable=False)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "dedupe_key"], name="merchant_inboundevent_unique_dedupe_key"),
+        ]
+        indexes = [models.Index(fields=["shop", "status", "-received_at"], name="merchant_inbound_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_source_display()} {self.topic} ({self.get_status_display()})"
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to an API write sent with an Idempotency-Key, replayed for repeats."""
+
+    shop = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    request_fingerprint = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField()
+    response_body = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["shop", "key"], name="merchant_idempotencyrecord_unique_key")]
+
+    def __str__(self) -> str:
+        return self.key

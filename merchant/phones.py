@@ -83,3 +83,14 @@ def phone_parse(text: str, *, region: str = "") -> PhoneNumber | None:
             params={"text": text, "country": _country_name(number_region)},
         )
     return PhoneNumber.from_string(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
+
+
+def phone_check_usable(text: str, *, region: str = "") -> None:
+    """Raise ValidationError for text that cannot be a phone number at all (no country, wrong
+    length, not a number). A plausible number that is not in service passes: it is kept as
+    received and flagged, never rewritten."""
+    try:
+        phone_parse(text, region=region)
+    except ValidationError as error:
+        if error.code != "invalid_phone_number":
+            raise

@@ -4,6 +4,7 @@ import datetime as dt
 
 from django_q.models import Schedule
 
+from merchant.services.idempotency import idempotency_records_prune
 from merchant.services.schedules import ScheduleSpec, task_results_prune
 
 SCHEDULES = [
@@ -12,8 +13,17 @@ SCHEDULES = [
         func="merchant.tasks.task_results_prune_task",
         schedule_type=Schedule.HOURLY,
     ),
+    ScheduleSpec(
+        name="merchant.idempotency_records_prune",
+        func="merchant.tasks.idempotency_records_prune_task",
+        schedule_type=Schedule.HOURLY,
+    ),
 ]
 
 
 def task_results_prune_task() -> int:
     return task_results_prune(older_than=dt.timedelta(days=7))
+
+
+def idempotency_records_prune_task() -> int:
+    return idempotency_records_prune()

@@ -1,7 +1,9 @@
 from django.contrib import admin
 from django.http import HttpResponse
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
+
+from merchant import webhook_views
 
 admin.site.site_header = "Merchant back-office"
 admin.site.site_title = "Merchant back-office"
@@ -16,4 +18,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/", admin.site.urls),
     path("health", health, name="health"),
+    path("api/", include("merchant.api.urls")),
+    path("webhooks/shopify/<slug:shop_slug>", webhook_views.shopify_webhook, name="webhook-shopify"),
+    path("webhooks/woocommerce/<slug:shop_slug>", webhook_views.woocommerce_webhook, name="webhook-woocommerce"),
 ]

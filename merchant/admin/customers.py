@@ -17,6 +17,24 @@ from merchant.models import Customer, Product, Tag
 from merchant.phones import phone_parse
 
 
+class PhoneProblemFilter(admin.SimpleListFilter):
+    title = "phone"
+    parameter_name = "phone_state"
+
+    def lookups(self, request, model_admin):
+        return (("ok", "Can receive SMS"), ("problem", "Number not in service"), ("none", "No number"))
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == "ok":
+            return queryset.exclude(phone="")
+        if value == "problem":
+            return queryset.exclude(phone_problem="")
+        if value == "none":
+            return queryset.filter(phone="", phone_problem="")
+        return queryset
+
+
 class CustomerForm(forms.ModelForm):
     phone = forms.CharField(
         required=False,
@@ -27,7 +45,7 @@ class CustomerForm(forms.ModelForm):
 
     class Meta:
         model = Customer
-        fields = ("shop", *services.CUSTOMER_FIELDS, "tags")
+        fields = ("shop", *(name for name in services.CUSTOMER_FIELDS if not name.startswith("phone_")), "tags")
         help_texts = {"time_zone": "IANA name such as Europe/Berlin. Leave empty to derive it from phone and country."}
 
     def __init__(self, *args, **kwargs):
@@ -66,9 +84,10 @@ class CustomerAdmin(ShopScopedAdmin):
     list_select_related = ("shop",)
     search_fields = ("first_name", "last_name", "email", "phone", "external_id")
     autocomplete_fields = ("tags",)
-    readonly_fields = ("time_zone_source", "created_at", "updated_at")
+    readonly_fields = ("phone_as_received", "phone_problem", "time_zone_source", "created_at", "updated_at")
     fieldsets = (
         (None, {"fields": ("shop", "external_id", "first_name", "last_name", "email", "phone", "tags")}),
+        ("Phone as the shop platform sent it", {"fields": ("phone_as_received", "phone_problem")}),
         ("Locale", {"fields": ("country", "language", "time_zone", "time_zone_source")}),
         (
             "Consent",

@@ -3,7 +3,12 @@
 from collections.abc import Iterable
 from typing import Any
 
+from django.core.exceptions import ValidationError
+from django_countries import countries
+
 from merchant.models import Customer, Merchant, Product, Tag
+from merchant.phones import phone_parse
+from merchant.platforms.snapshots import CustomerSnapshot
 from merchant.services.field_updates import fields_check_allowed, row_update
 from merchant.timezones import derive_time_zone
 
@@ -13,6 +18,8 @@ CUSTOMER_FIELDS = (
     "last_name",
     "email",
     "phone",
+    "phone_as_received",
+    "phone_problem",
     "country",
     "language",
     "time_zone",
@@ -57,6 +64,9 @@ def customer_create(*, shop: Merchant, tags: Iterable[str] = (), **fields: Any) 
 def customer_update(*, customer: Customer, **fields: Any) -> Customer:
     """Change a customer's fields. A zone derived earlier is derived again from the new phone/country."""
     fields_check_allowed(fields, CUSTOMER_FIELDS)
+    if "phone" in fields and "phone_as_received" not in fields:
+        # A person typed a number: it replaces whatever a platform sent and its problem.
+        fields = {**fields, "phone_as_received": "", "phone_problem": ""}
     if "time_zone" in fields and fields["time_zone"] != customer.time_zone:
         customer.time_zone_source = Customer.TimeZoneSource.GIVEN if fields["time_zone"] else ""
     for name, value in fields.items():
@@ -102,3 +112,81 @@ def product_create(
 
 def product_update(*, product: Product, **fields: Any) -> Product:
     return row_update(product, fields=fields, allowed=("title", "external_id", "sku", "category"))
+
+
+def _phone_read(text: str, *, region: str) -> dict[str, Any]:
+    """Customer phone fields for a number as a platform sent it: E.164 when it is a number in
+    service, else kept as received with the reason and no number to text."""
+    text = (text or "").strip()[:64]
+    if not text:
+        return {}
+    try:
+        parsed = phone_parse(text, region=region)
+    except ValidationError as error:
+        return {"phone": "", "phone_as_received": text, "phone_problem": " ".join(error.messages)[:200]}
+    return {"phone": parsed, "phone_as_received": text, "phone_problem": ""}
+
+
+def customer_sync(*, shop: Merchant, snapshot: CustomerSnapshot) -> Customer:
+    """Create or update the customer a platform describes; found by external id, else email, else phone.
+
+    Empty values never erase what is known; marketing consent keeps the time it was first given.
+    """
+    fields: dict[str, Any] = {
+        "first_name": snapshot.first_name[:150],
+        "last_name": snapshot.last_name[:150],
+        "email": snapshot.email.strip().lower(),
+        "country": snapshot.country.upper() if snapshot.country.upper() in countries else "",
+        "language": snapshot.language,
+        "time_zone": snapshot.time_zone,
+    }
+    fields = {name: value for name, value in fields.items() if value}
+    fields.update(_phone_read(snapshot.phone_text, region=fields.get("country") or str(shop.country)))
+    customer = _customer_find(shop=shop, snapshot=snapshot, email=fields.get("email", ""), phone=fields.get("phone"))
+    consents = {
+        "email_marketing_consent_at": snapshot.email_marketing_consent_at,
+        "sms_marketing_consent_at": snapshot.sms_marketing_consent_at,
+    }
+    if customer is None:
+        for name, given_at in consents.items():
+            if given_at:
+                fields[name] = given_at
+                fields[name.replace("_at", "_source")] = snapshot.consent_source[:120]
+        return customer_create(shop=shop, external_id=snapshot.external_id, tags=snapshot.tags, **fields)
+    if snapshot.external_id and not customer.external_id:
+        fields["external_id"] = snapshot.external_id
+    for name, given_at in consents.items():
+        if given_at and getattr(customer, name) is None:
+            fields[name] = given_at
+            fields[name.replace("_at", "_source")] = snapshot.consent_source[:120]
+    if snapshot.tags:
+        customer.tags.add(*_tags_get_or_create(shop=shop, names=snapshot.tags))
+    changed = {name: value for name, value in fields.items() if getattr(customer, name) != value}
+    if not changed:
+        return customer
+    return customer_update(customer=customer, **changed)
+
+
+def _customer_find(*, shop: Merchant, snapshot: CustomerSnapshot, email: str, phone) -> Customer | None:
+    customers = Customer.objects.filter(shop=shop)
+    if snapshot.external_id:
+        found = customers.filter(external_id=snapshot.external_id).first()
+        if found is not None:
+            return found
+        # Another platform id means another person, even with the same email.
+        customers = customers.filter(external_id__isnull=True)
+    if email:
+        found = customers.filter(email__iexact=email).order_by("id").first()
+        if found is not None:
+            return found
+    if phone:
+        return customers.filter(phone=phone).order_by("id").first()
+    return None
+
+
+def product_sync(*, shop: Merchant, external_id: str, title: str, sku: str = "") -> Product:
+    """The shop's product with this platform id, created from the order line when new."""
+    product = Product.objects.filter(shop=shop, external_id=external_id).first()
+    if product is not None:
+        return product
+    return product_create(shop=shop, external_id=external_id, title=title[:255] or external_id, sku=sku[:100])

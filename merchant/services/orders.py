@@ -22,6 +22,7 @@ from merchant import order_listeners
 from merchant.actors import Actor
 from merchant.exceptions import InvalidTransition
 from merchant.models import Customer, Merchant, Order, OrderEvent, OrderLine, Product, Shipment
+from merchant.services.field_updates import fields_check_allowed
 
 Status = Order.Status
 EventType = OrderEvent.Type
@@ -67,10 +68,13 @@ def order_create(
     discount_total: Decimal = Decimal("0"),
     source_platform: str = Order.SourcePlatform.API,
     language: str = "",
+    total: Decimal | None = None,
+    platform_updated_at: dt.datetime | None = None,
 ) -> Order:
     """Create an order awaiting payment with its lines, and the first line of its timeline.
 
-    Totals are computed from the lines; the customer must belong to the same shop.
+    The subtotal is computed from the lines; the total too unless the platform states it (tax-
+    inclusive prices make the two differ). The customer must belong to the same shop.
     """
     if customer is not None and customer.shop_id != shop.pk:
         raise ValidationError({"customer": "The customer belongs to another shop."})
@@ -94,12 +98,86 @@ def order_create(
         shipping_total=shipping_total,
         tax_total=tax_total,
         discount_total=discount_total,
-        total=subtotal + shipping_total + tax_total - discount_total,
+        total=total if total is not None else subtotal + shipping_total + tax_total - discount_total,
         source_platform=source_platform,
         language=language or (customer.language if customer else "") or "",
+        platform_updated_at=platform_updated_at,
     )
     order.full_clean()
     order.save()
+    _order_lines_create(order, lines)
+    event = _order_event_write(
+        order=order,
+        type=EventType.CREATED,
+        from_status="",
+        to_status=order.status,
+        outcome=Outcome.APPLIED,
+        actor=actor,
+        occurred_at=placed_at,
+        details={"number": number, "total": str(order.total), "currency": order.currency},
+    )
+    order_listeners.notify(order, event)
+    return order
+
+
+ORDER_DETAIL_FIELDS = (
+    "customer",
+    "number",
+    "currency",
+    "ship_by",
+    "shipping_total",
+    "tax_total",
+    "discount_total",
+    "total",
+    "language",
+    "platform_updated_at",
+)
+
+
+@transaction.atomic
+def order_details_update(
+    *, order: Order, actor: Actor, lines: Iterable[LineInput] | None = None, **fields: Any
+) -> Order:
+    """Change what an order is (customer, number, amounts, lines), never where it stands: the status
+    and its times move only through the transitions. Recorded on the timeline when anything changed."""
+    fields_check_allowed(fields, ORDER_DETAIL_FIELDS)
+    order = _order_lock(order)
+    customer = fields.get("customer")
+    if customer is not None and customer.shop_id != order.shop_id:
+        raise ValidationError({"customer": "The customer belongs to another shop."})
+    changed = sorted(name for name, value in fields.items() if getattr(order, name) != value)
+    lines_changed = False
+    if lines is not None:
+        lines = list(lines)
+        current = [(line.external_id, line.title, line.quantity, line.unit_price) for line in order.lines.all()]
+        wanted = [(line.external_id, line.title, line.quantity, Decimal(line.unit_price)) for line in lines]
+        if current != wanted:
+            lines_changed = True
+            order.lines.all().delete()
+            _order_lines_create(order, lines)
+            fields["subtotal"] = sum((Decimal(line.unit_price) * line.quantity for line in lines), Decimal("0"))
+    if not changed and not lines_changed:
+        return order
+    for name, value in fields.items():
+        setattr(order, name, value)
+    order.full_clean()
+    order.save()
+    meaningful = [name for name in changed if name != "platform_updated_at"] + (["lines"] if lines_changed else [])
+    if meaningful:
+        _order_event_write(
+            order=order,
+            type=EventType.NOTE,
+            from_status=order.status,
+            to_status=order.status,
+            outcome=Outcome.APPLIED,
+            actor=actor,
+            occurred_at=fields.get("platform_updated_at") or timezone.now(),
+            details={"updated": ", ".join(meaningful)},
+        )
+    return order
+
+
+def _order_lines_create(order: Order, lines: list[LineInput]) -> None:
     order_lines = [
         OrderLine(
             order=order,
@@ -114,20 +192,8 @@ def order_create(
         for line in lines
     ]
     for order_line in order_lines:
-        order_line.full_clean(exclude=["order"])
+        order_line.full_clean(exclude=["order", "product"])
     OrderLine.objects.bulk_create(order_lines)
-    event = _order_event_write(
-        order=order,
-        type=EventType.CREATED,
-        from_status="",
-        to_status=order.status,
-        outcome=Outcome.APPLIED,
-        actor=actor,
-        occurred_at=placed_at,
-        details={"number": number, "total": str(order.total), "currency": order.currency},
-    )
-    order_listeners.notify(order, event)
-    return order
 
 
 def _order_event_write(
@@ -266,6 +332,7 @@ def order_mark_shipped(
     tracking_url: str = "",
     partial: bool = False,
     shipment_external_id: str | None = None,
+    line_external_ids: Iterable[str] = (),
     if_not_allowed: IfNotAllowed = IfNotAllowed.REFUSE,
 ) -> Order:
     """Record a parcel leaving: a Shipment row plus the move to (partially) shipped.
@@ -293,6 +360,7 @@ def order_mark_shipped(
             status=Shipment.Status.IN_TRANSIT,
             shipped_at=occurred_at,
             last_carrier_event_at=occurred_at,
+            line_external_ids=list(line_external_ids),
         )
         shipment.full_clean(exclude=["order"])
         shipment.save()
@@ -359,6 +427,7 @@ def order_refund_record(
     amount: Decimal | None = None,
     occurred_at: dt.datetime | None = None,
     if_not_allowed: IfNotAllowed = IfNotAllowed.REFUSE,
+    reference: str = "",
 ) -> Order:
     """Record money returned to the customer; `None` means the rest of what was paid.
 
@@ -391,7 +460,12 @@ def order_refund_record(
         actor=actor,
         occurred_at=occurred_at,
         if_not_allowed=if_not_allowed,
-        details={"amount": str(amount), "refunded_total": str(new_total), "currency": locked.currency},
+        details={
+            "amount": str(amount),
+            "refunded_total": str(new_total),
+            "currency": locked.currency,
+            **({"refund_reference": reference} if reference else {}),
+        },
         changes={"refunded_total": new_total},
     )
     return locked

@@ -40,6 +40,7 @@ def merchant_create(
         contact_email=contact_email,
         contact_phone=contact_phone,
         sender_name=sender_name,
+        webhook_secret=secrets.token_urlsafe(32),
     )
     shop.full_clean()
     shop.save()

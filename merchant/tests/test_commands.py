@@ -137,15 +137,16 @@ class TestSyncSchedules:
         assert "DELETED=hand-made" in first
         second = run("sync_schedules")
         assert "UNCHANGED=merchant.task_results_prune" in second
-        assert list(Schedule.objects.values_list("name", "func")) == [
-            ("merchant.task_results_prune", "merchant.tasks.task_results_prune_task")
+        assert sorted(Schedule.objects.values_list("name", "func")) == [
+            ("merchant.idempotency_records_prune", "merchant.tasks.idempotency_records_prune_task"),
+            ("merchant.task_results_prune", "merchant.tasks.task_results_prune_task"),
         ]
 
     def test_an_edited_schedule_is_put_back(self):
         run("sync_schedules")
-        Schedule.objects.update(func="math.floor")
+        Schedule.objects.filter(name="merchant.task_results_prune").update(func="math.floor")
         assert "UPDATED=merchant.task_results_prune" in run("sync_schedules")
-        assert Schedule.objects.get().func == "merchant.tasks.task_results_prune_task"
+        assert Schedule.objects.get(name="merchant.task_results_prune").func == "merchant.tasks.task_results_prune_task"
 
     def test_the_scheduled_task_runs_through_django_q(self):
         import datetime as dt
