@@ -25,7 +25,10 @@ def flatten_fields(detail, prefix: str = "") -> dict[str, list[str]]:
     if isinstance(detail, dict):
         flat: dict[str, list[str]] = {}
         for key, value in detail.items():
-            path = str(key) if not prefix else f"{prefix}.{key}"
+            if isinstance(key, int):  # items of a list field: lines[0]
+                path = f"{prefix}[{key}]"
+            else:
+                path = str(key) if not prefix else f"{prefix}.{key}"
             if key == "non_field_errors":
                 path = prefix or "body"
             flat.update(flatten_fields(value, path))

@@ -111,7 +111,11 @@ class OrderEventInputSerializer(serializers.Serializer):
         required=False, help_text="For shipped (and to name the parcel of later events)."
     )
     amount = serializers.DecimalField(
-        required=False, max_digits=14, decimal_places=2, min_value=Decimal("0.01"), help_text="For refunded; default: the rest."
+        required=False,
+        max_digits=14,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        help_text="For refunded; default: the rest.",
     )
     reason = serializers.CharField(max_length=200, required=False, allow_blank=True, help_text="For cancelled.")
 

@@ -6,6 +6,7 @@ from django.db import transaction
 
 from merchant import services
 from merchant.models import Membership, Merchant
+from merchant.services.api_keys import api_key_create
 
 OPTION_OF_FIELD = {
     "slug": "SLUG",
@@ -21,7 +22,8 @@ OPTION_OF_FIELD = {
 
 class Command(BaseCommand):
     help = (
-        "Create a shop, and with --owner an owner login. Prints KEY=VALUE lines. "
+        "Create a shop with a secret API key and a webhook secret (printed once), and with --owner an owner "
+        "login. Prints KEY=VALUE lines. "
         "The owner's password comes from OWNER_PASSWORD, else one is generated and printed."
     )
 
@@ -48,6 +50,7 @@ class Command(BaseCommand):
                     currency=currency,
                     contact_email=owner or "",
                 )
+                api_key, raw_key = api_key_create(shop=shop, name="createmerchant")
                 user = password = None
                 if owner:
                     user, password = services.staff_user_get_or_create(
@@ -58,6 +61,8 @@ class Command(BaseCommand):
             raise CommandError(_describe(error)) from None
         self.stdout.write(f"SHOP={shop.slug}")
         self.stdout.write(f"SHOP_ID={shop.pk}")
+        self.stdout.write(f"API_KEY={raw_key}")
+        self.stdout.write(f"WEBHOOK_SECRET={shop.webhook_secret}")
         if user is not None:
             self.stdout.write(f"OWNER_EMAIL={user.email}")
             if password and not os.environ.get("OWNER_PASSWORD"):

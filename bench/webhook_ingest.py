@@ -1,0 +1,829 @@
+#!/usr/bin/env python
+"""Benchmark: signed Shopify `orders/create` deliveries against a running gunicorn, per database.
+
+For each database (SQLite in a fresh temporary VAR_DIR; PostgreSQL in a fresh database
+`bench_ingest_<pid>` on postgres@127.0.0.1:5432, skipped with a message when it does not answer):
+
+1. migrate, create a shop, read its webhook secret;
+2. start `gunicorn merchant.wsgi` on a free 127.0.0.1 port with production-like settings
+   (DEBUG=false, random SECRET_KEY, ALLOWED_HOSTS=127.0.0.1, SECURE_SSL_REDIRECT=false, ENV_FILE=);
+3. from a second process (standard library only: http.client + threads) send a warm-up and then
+   N signed deliveries, each a distinct order, over C keep-alive connections; record latencies;
+4. verify the database holds exactly warm-up + N processed InboundEvents and as many orders;
+5. in the same database, time a raw ORM loop inserting the rows one delivery creates
+   (InboundEvent + Customer + Order + OrderLines + OrderEvent), one transaction per delivery;
+6. probe one delivery in-process (django.test.Client) for its query count and where time goes;
+7. print a table, write bench/results/webhook_ingest.{json,md}, stop gunicorn, drop the database.
+
+Exit status is non-zero only when the benchmark itself crashes; a missed budget is printed as a
+verdict. Usage:
+
+    .venv/bin/python bench/webhook_ingest.py --deliveries 2000 --concurrency 8 --db both
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import copy
+import datetime as dt
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS_DIR = ROOT / "bench" / "results"
+DEFAULT_FIXTURE = Path(os.environ.get("SHOPIFY_ORDER_FIXTURE", "/work/shared/fixtures/external/shopify/rest_order.json"))
+PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+SLUG = "bench-shop"
+BUDGET_RATE = 200.0  # deliveries/s
+BUDGET_P95_MS = 50.0
+REQUEST_TIMEOUT = 30.0  # seconds, per request
+LOOPBACK = "127.0.0.1"
+
+
+def python_bin() -> str:
+    venv = ROOT / ".venv" / "bin" / "python"
+    return str(venv) if venv.exists() else sys.executable
+
+
+def gunicorn_bin() -> str:
+    venv = ROOT / ".venv" / "bin" / "gunicorn"
+    return str(venv) if venv.exists() else shutil.which("gunicorn") or "gunicorn"
+
+
+# --- Payloads (shared by the client process and the in-process probe) --------------------------
+
+
+def load_fixture(path: Path) -> dict:
+    data = json.loads(path.read_text())
+    return data.get("order", data)
+
+
+def order_body(template: dict, index: int) -> bytes:
+    """The fixture order made distinct: order id, name/number, customer id and email, line ids."""
+    order = copy.deepcopy(template)
+    base = 9_000_000_000 + index * 10
+    order["id"] = base
+    order["name"] = f"#B{index}"
+    order["number"] = index
+    order["order_number"] = 100_000 + index
+    order["token"] = order["checkout_token"] = order["cart_token"] = uuid.uuid4().hex
+    email = f"bench.buyer.{index}@example.com"
+    order["email"] = email
+    customer = order.get("customer")
+    if isinstance(customer, dict):
+        customer["id"] = base + 1
+        customer["email"] = email
+        customer["first_name"] = f"Buyer{index}"
+        if isinstance(customer.get("default_address"), dict):
+            customer["default_address"]["id"] = base + 1
+    line_ids = {}
+    for position, line in enumerate(order.get("line_items") or []):
+        new_id = base * 10 + position
+        line_ids[line.get("id")] = new_id
+        line["id"] = new_id
+    for position, fulfillment in enumerate(order.get("fulfillments") or []):
+        fulfillment["id"] = base + 5 + position
+        fulfillment["order_id"] = base
+        for line in fulfillment.get("line_items") or []:
+            line["id"] = line_ids.get(line.get("id"), line.get("id"))
+    return json.dumps(order, separators=(",", ":")).encode()
+
+
+def sign(secret: str, body: bytes) -> str:
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def delivery_headers(secret: str, body: bytes) -> dict[str, str]:
+    return {
+        "Content-Type": "application/json",
+        "X-Shopify-Topic": "orders/create",
+        "X-Shopify-Hmac-Sha256": sign(secret, body),
+        "X-Shopify-Shop-Domain": f"{SLUG}.myshopify.com",
+        "X-Shopify-API-Version": "2024-01",
+        "X-Shopify-Webhook-Id": str(uuid.uuid4()),
+        "X-Shopify-Event-Id": str(uuid.uuid4()),
+        "X-Shopify-Triggered-At": dt.datetime.now(dt.UTC).isoformat(),
+    }
+
+
+# --- Client process (standard library only) ----------------------------------------------------
+
+
+def client_main(config: dict) -> dict:
+    """Send warm-up then measured deliveries; return latencies (seconds) and statuses."""
+    host, port, path = config["host"], config["port"], config["path"]
+    assert host in ("127.0.0.1", "::1", "localhost"), "loopback only"
+    template = load_fixture(Path(config["fixture"]))
+    secret = config["secret"]
+    concurrency = config["concurrency"]
+
+    def prepare(first: int, count: int) -> list[tuple[bytes, dict]]:
+        items = []
+        for index in range(first, first + count):
+            body = order_body(template, index)
+            items.append((body, delivery_headers(secret, body)))
+        return items
+
+    def run_phase(items: list[tuple[bytes, dict]], deadline: float) -> dict:
+        results: list[tuple[float, int, str] | None] = [None] * len(items)
+        cursor = iter(range(len(items)))
+        lock = threading.Lock()
+
+        def worker():
+            conn = None
+            while True:
+                with lock:
+                    index = next(cursor, None)
+                if index is None or time.monotonic() > deadline:
+                    break
+                body, headers = items[index]
+                if conn is None:
+                    conn = http.client.HTTPConnection(host, port, timeout=REQUEST_TIMEOUT)
+                started = time.perf_counter()
+                try:
+                    conn.request("POST", path, body=body, headers=headers)
+                    response = conn.getresponse()
+                    payload = response.read()
+                    elapsed = time.perf_counter() - started
+                    status = response.status
+                    try:
+                        outcome = json.loads(payload).get("status", "")
+                    except ValueError:
+                        outcome = "not-json"
+                    if response.getheader("Connection", "").lower() == "close" or response.will_close:
+                        conn.close()
+                        conn = None
+                except (OSError, http.client.HTTPException) as error:
+                    elapsed = time.perf_counter() - started
+                    status, outcome = 0, f"{type(error).__name__}: {error}"
+                    if conn is not None:
+                        conn.close()
+                    conn = None
+                results[index] = (elapsed, status, outcome)
+            if conn is not None:
+                conn.close()
+
+        threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()) + REQUEST_TIMEOUT + 5)
+        wall = time.perf_counter() - started
+        done = [result for result in results if result is not None]
+        return {
+            "wall_s": wall,
+            "sent": len(done),
+            "planned": len(items),
+            "latencies_s": [result[0] for result in done],
+            "statuses": [result[1] for result in done],
+            "outcomes": [result[2] for result in done],
+            "stuck_threads": sum(thread.is_alive() for thread in threads),
+        }
+
+    warm_items = prepare(0, config["warmup"])
+    measured_items = prepare(config["warmup"], config["deliveries"])
+    start = time.monotonic()
+    warm = run_phase(warm_items, start + config["time_limit"])
+    measured = run_phase(measured_items, time.monotonic() + config["time_limit"])
+    return {"warmup": warm, "measured": measured, "body_bytes": len(measured_items[0][0]) if measured_items else 0}
+
+
+# --- Django helpers (run in a subprocess with the bench database's environment) ----------------
+
+
+def django_setup() -> None:
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "merchant.settings")
+    import django
+
+    django.setup()
+
+
+def django_main(action: str, args: dict) -> dict:
+    django_setup()
+    from django.db import connection
+
+    from merchant.models import InboundEvent, Merchant, Order
+
+    shop = Merchant.objects.get(slug=args["slug"])
+    if action == "secret":
+        return {"webhook_secret": shop.webhook_secret, "shopify_webhook_secret": shop.shopify_webhook_secret}
+    if action == "verify":
+        events = InboundEvent.objects.filter(shop=shop)
+        by_status = {}
+        for status in events.values_list("status", flat=True):
+            by_status[status] = by_status.get(status, 0) + 1
+        failures = list(events.exclude(status="processed").values_list("status", "error")[:5])
+        return {
+            "inbound_events": events.count(),
+            "by_status": by_status,
+            "orders": Order.objects.filter(shop=shop, source_platform="shopify").count(),
+            "events_without_order": events.filter(status="processed", order__isnull=True).count(),
+            "sample_failures": failures,
+            "vendor": connection.vendor,
+        }
+    if action == "rows":
+        return table_counts()
+    if action == "raw":
+        return raw_insert(shop, args)
+    if action == "probe":
+        return probe(shop, args)
+    raise SystemExit(f"unknown action {action}")
+
+
+def table_counts() -> dict[str, int]:
+    from django.apps import apps
+
+    counts = {}
+    for model in apps.get_models(include_auto_created=True):
+        if model._meta.managed and not model._meta.proxy:
+            counts[model._meta.db_table] = model._default_manager.using("default").count()
+    return counts
+
+
+def raw_insert(shop, args: dict) -> dict:
+    """The rows one delivery creates, inserted with the ORM, one transaction (one commit) per
+    delivery: InboundEvent + Customer + Order + its OrderLines (bulk) + OrderEvents (bulk), then the
+    InboundEvent marked processed (the app writes it twice too). No HTTP, no HMAC, no JSON parsing,
+    no services, no validation."""
+    from decimal import Decimal
+
+    from django.db import transaction
+    from django.utils import timezone
+
+    from merchant.models import Customer, InboundEvent, Order, OrderEvent, OrderLine
+
+    template = load_fixture(Path(args["fixture"]))
+    lines_per_order = args["lines_per_delivery"]
+    events_per_order = args["order_events_per_delivery"]
+    count, first = args["deliveries"], args["first_index"]
+    bodies = [order_body(template, first + i).decode() for i in range(count)]
+    line_items = (template.get("line_items") or [])[:lines_per_order] or [{"title": "x", "price": "1.00", "sku": ""}]
+    started = time.perf_counter()
+    for i in range(count):
+        index = first + i
+        now = timezone.now()
+        with transaction.atomic():
+            event = InboundEvent.objects.create(
+                shop=shop,
+                source="shopify",
+                topic="orders/create",
+                delivery_id=f"raw-{index}",
+                dedupe_key=f"raw:{index}",
+                headers={"X-Shopify-Topic": "orders/create"},
+                body=bodies[i],
+            )
+            customer = Customer.objects.create(
+                shop=shop,
+                external_id=f"raw-{index}",
+                first_name=f"Buyer{index}",
+                last_name="Norman",
+                email=f"raw.buyer.{index}@example.com",
+                country="US",
+                time_zone="America/New_York",
+                time_zone_source="country",
+            )
+            order = Order.objects.create(
+                shop=shop,
+                customer=customer,
+                external_id=f"raw-{index}",
+                number=f"#R{index}",
+                currency="USD",
+                placed_at=now,
+                status_changed_at=now,
+                subtotal=Decimal("597.00"),
+                total=Decimal("598.40"),
+                source_platform="shopify",
+            )
+            OrderLine.objects.bulk_create(
+                [
+                    OrderLine(
+                        order=order,
+                        title=item.get("title", "")[:255],
+                        quantity=1,
+                        unit_price=Decimal(str(item.get("price", "1.00"))),
+                        sku=(item.get("sku") or "")[:100],
+                        external_id=f"raw-{index}-{position}",
+                    )
+                    for position in range(lines_per_order)
+                    for item in [line_items[position % len(line_items)]]
+                ]
+            )
+            OrderEvent.objects.bulk_create(
+                [
+                    OrderEvent(
+                        order=order,
+                        type="created",
+                        to_status="pending_payment",
+                        actor_kind="webhook",
+                        actor_label="shopify orders/create",
+                        source="shopify",
+                        occurred_at=now,
+                    )
+                    for _ in range(events_per_order)
+                ]
+            )
+            event.status, event.order, event.processed_at, event.attempts = "processed", order, now, 1
+            event.save(update_fields=["status", "order", "processed_at", "attempts"])
+    elapsed = time.perf_counter() - started
+    return {
+        "deliveries": count,
+        "seconds": elapsed,
+        "per_s": count / elapsed if elapsed else 0.0,
+        "rows_per_delivery": 3 + lines_per_order + events_per_order,
+        "method": "Django ORM, one transaction per delivery, sequential, one connection; "
+        f"InboundEvent create+update, Customer, Order, {lines_per_order} OrderLine (bulk_create), "
+        f"{events_per_order} OrderEvent (bulk_create)",
+    }
+
+
+def probe(shop, args: dict) -> dict:
+    """Apply deliveries in-process through django.test.Client; count queries, time SQL vs the rest,
+    and count the rows one delivery adds per table."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    template = load_fixture(Path(args["fixture"]))
+    secret = args["secret"]
+    client = Client(HTTP_HOST="127.0.0.1")
+    path = f"/webhooks/shopify/{shop.slug}"
+    samples = []
+    rows_before = table_counts()
+    first_rows = None
+    for n in range(args["count"]):
+        body = order_body(template, args["first_index"] + n)
+        headers = {f"HTTP_{k.upper().replace('-', '_')}": v for k, v in delivery_headers(secret, body).items()}
+        headers.pop("HTTP_CONTENT_TYPE")
+        with CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
+            response = client.post(path, data=body, content_type="application/json", **headers)
+            total = time.perf_counter() - started
+        if n == 0:
+            after = table_counts()
+            first_rows = {table: after[table] - rows_before.get(table, 0) for table in after if after[table] != rows_before.get(table, 0)}
+        queries = captured.captured_queries
+        kinds: dict[str, int] = {}
+        for query in queries:
+            sql = query["sql"].lstrip().upper()
+            word = sql.split(None, 1)[0] if sql else "?"
+            if word == "SELECT" and "FOR UPDATE" in sql:
+                word = "SELECT FOR UPDATE"
+            if word in ("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT"):
+                word = "TX:" + word
+            kinds[word] = kinds.get(word, 0) + 1
+        samples.append(
+            {
+                "status": response.status_code,
+                "outcome": json.loads(response.content).get("status"),
+                "total_ms": total * 1000,
+                "sql_ms": sum(float(query["time"]) for query in queries) * 1000,
+                "queries": len(queries),
+                "kinds": kinds,
+                "sql": [query["sql"][:160] for query in queries] if n == args["count"] - 1 else None,
+            }
+        )
+    after_all = table_counts()
+    steady = samples[1:] or samples
+    return {
+        "deliveries": len(samples),
+        "statuses": sorted({sample["outcome"] for sample in samples}),
+        "queries_per_delivery": statistics.median(sample["queries"] for sample in steady),
+        "query_kinds": steady[-1]["kinds"],
+        "total_ms_median": statistics.median(sample["total_ms"] for sample in steady),
+        "sql_ms_median": statistics.median(sample["sql_ms"] for sample in steady),
+        "rows_first_delivery": first_rows,
+        "rows_per_delivery_after_first": {
+            table: (after_all[table] - rows_before.get(table, 0) - first_rows.get(table, 0)) / max(1, len(samples) - 1)
+            for table in after_all
+            if after_all[table] - rows_before.get(table, 0) - first_rows.get(table, 0)
+        },
+        "last_delivery_sql": steady[-1]["sql"],
+    }
+
+
+# --- Orchestration ---------------------------------------------------------------------------------
+
+
+class BenchError(Exception):
+    pass
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((LOOPBACK, 0))
+        return sock.getsockname()[1]
+
+
+def base_env(var_dir: Path, database_url: str | None) -> dict[str, str]:
+    env = dict(os.environ)
+    for name in ("DATABASE_URL", "REDIS_URL", "VAR_DIR", "STATIC_ROOT", "DJANGO_SETTINGS_MODULE", "CONN_MAX_AGE"):
+        env.pop(name, None)
+    env.update(
+        ENV_FILE="",
+        DEBUG="false",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS=LOOPBACK,
+        SECURE_SSL_REDIRECT="false",
+        SECURE_HSTS_SECONDS="0",
+        VAR_DIR=str(var_dir),
+        LOG_LEVEL="WARNING",
+        DJANGO_SETTINGS_MODULE="merchant.settings",
+        PYTHONUNBUFFERED="1",
+    )
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    return env
+
+
+def run(cmd: list[str], env: dict, timeout: float = 300) -> str:
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    if done.returncode != 0:
+        raise BenchError(f"{' '.join(cmd[:4])}… failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return done.stdout
+
+
+def helper(mode: str, action: str, args: dict, env: dict, timeout: float) -> dict:
+    out = run([python_bin(), __file__, mode, action, json.dumps(args)], env, timeout=timeout)
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def pg_admin(sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3) as conn:
+        conn.execute(sql)
+
+
+def pg_available() -> str | None:
+    try:
+        import psycopg
+    except ImportError:
+        return "psycopg is not installed in this environment"
+    try:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3) as conn:
+            conn.execute("select 1")
+    except Exception as error:  # noqa: BLE001 - any failure means "skip PostgreSQL"
+        return f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}"
+    return None
+
+
+def wait_until_up(port: int, proc: subprocess.Popen, log: Path, timeout: float = 60) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if proc.poll() is not None:
+            raise BenchError(f"gunicorn exited ({proc.returncode}):\n{log.read_text()[-3000:]}")
+        try:
+            conn = http.client.HTTPConnection(LOOPBACK, port, timeout=2)
+            conn.request("GET", f"/webhooks/shopify/{SLUG}")
+            response = conn.getresponse()
+            response.read()
+            conn.close()
+            if response.status in (405, 401, 200):
+                return time.monotonic() - started
+            raise BenchError(f"gunicorn answered {response.status} to the readiness probe")
+        except OSError:
+            time.sleep(0.2)
+    raise BenchError(f"gunicorn did not answer within {timeout}s:\n{log.read_text()[-3000:]}")
+
+
+def stop_process(proc: subprocess.Popen | None) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = fraction * (len(ordered) - 1)
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def bench_database(kind: str, options, fixture: Path) -> dict:
+    tmp = Path(tempfile.mkdtemp(prefix=f"bench-ingest-{kind}-"))
+    db_name = f"bench_ingest_{os.getpid()}"
+    database_url = None
+    created_pg = False
+    server = None
+    result: dict = {"database": kind}
+    try:
+        if kind == "postgres":
+            database_url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{db_name}"
+            pg_admin(f'DROP DATABASE IF EXISTS "{db_name}"')
+            pg_admin(f'CREATE DATABASE "{db_name}"')
+            created_pg = True
+        env = base_env(tmp / "var", database_url)
+        py = python_bin()
+        print(f"[{kind}] migrate …", flush=True)
+        run([py, "manage.py", "migrate", "--noinput"], env, timeout=600)
+        run(
+            [py, "manage.py", "createmerchant", SLUG, "--name", "Bench Shop", "--country", "US", "--timezone",
+             "America/New_York"],
+            env,
+        )  # fmt: skip
+        keys = helper("_django", "secret", {"slug": SLUG}, env, 120)
+        secret = keys["shopify_webhook_secret"] or keys["webhook_secret"]
+        if not secret:
+            raise BenchError("the shop has no webhook secret")
+
+        port = free_port()
+        log = tmp / "gunicorn.log"
+        gunicorn_cmd = [
+            gunicorn_bin(), "merchant.wsgi:application",
+            "--bind", f"{LOOPBACK}:{port}",
+            "--workers", str(options.workers),
+            "--threads", str(options.threads),
+            "--worker-class", options.worker_class,
+            "--timeout", "60", "--graceful-timeout", "10", "--keep-alive", "30",
+            "--error-logfile", str(log), "--log-level", "warning",
+        ]  # fmt: skip
+        print(f"[{kind}] gunicorn {' '.join(gunicorn_cmd[2:])}", flush=True)
+        with open(log, "ab") as log_file:
+            server = subprocess.Popen(gunicorn_cmd, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)
+        boot_s = wait_until_up(port, server, log)
+
+        client_config = {
+            "host": LOOPBACK,
+            "port": port,
+            "path": f"/webhooks/shopify/{SLUG}",
+            "secret": secret,
+            "fixture": str(fixture),
+            "deliveries": options.deliveries,
+            "warmup": options.warmup,
+            "concurrency": options.concurrency,
+            "time_limit": options.time_limit,
+        }
+        print(f"[{kind}] {options.warmup} warm-up + {options.deliveries} deliveries, {options.concurrency} connections …", flush=True)
+        client_env = {"PATH": os.environ.get("PATH", ""), "PYTHONHASHSEED": "0"}
+        client = helper("_client", "send", client_config, client_env, options.time_limit * 2 + 120)
+        stop_process(server)
+        server = None
+
+        measured = client["measured"]
+        lat_ms = [value * 1000 for value in measured["latencies_s"]]
+        errors = sum(1 for status, outcome in zip(measured["statuses"], measured["outcomes"]) if status != 200 or outcome != "processed")
+        warm_errors = sum(1 for status, outcome in zip(client["warmup"]["statuses"], client["warmup"]["outcomes"]) if status != 200 or outcome != "processed")
+        error_kinds: dict[str, int] = {}
+        for status, outcome in zip(measured["statuses"] + client["warmup"]["statuses"], measured["outcomes"] + client["warmup"]["outcomes"]):
+            if status != 200 or outcome != "processed":
+                key = f"{status} {outcome}"[:120]
+                error_kinds[key] = error_kinds.get(key, 0) + 1
+        rate = measured["sent"] / measured["wall_s"] if measured["wall_s"] else 0.0
+
+        verify = helper("_django", "verify", {"slug": SLUG}, env, 300)
+        expected = options.warmup + options.deliveries
+        processed = verify["by_status"].get("processed", 0)
+        mismatches = []
+        if measured["sent"] != measured["planned"]:
+            mismatches.append(f"only {measured['sent']} of {measured['planned']} deliveries were sent before the time limit")
+        if verify["inbound_events"] != expected:
+            mismatches.append(f"{verify['inbound_events']} InboundEvents stored, expected {expected}")
+        if processed != expected:
+            mismatches.append(f"{processed} InboundEvents processed, expected {expected} (by status: {verify['by_status']})")
+        if verify["orders"] != expected:
+            mismatches.append(f"{verify['orders']} orders, expected {expected}")
+
+        # The rows one delivery writes, measured on a delivery applied in-process (not timed in the table).
+        probe_result = helper(
+            "_django", "probe",
+            {"slug": SLUG, "secret": secret, "fixture": str(fixture), "count": options.probe, "first_index": 10_000_000},
+            env, 600,
+        )  # fmt: skip
+        per_delivery = probe_result["rows_per_delivery_after_first"]
+        lines = round(per_delivery.get("merchant_orderline", 3))
+        order_events = round(per_delivery.get("merchant_orderevent", 1))
+        print(f"[{kind}] raw ORM insert of {options.deliveries} deliveries' rows …", flush=True)
+        raw = helper(
+            "_django", "raw",
+            {"slug": SLUG, "fixture": str(fixture), "deliveries": options.deliveries, "first_index": 20_000_000,
+             "lines_per_delivery": lines, "order_events_per_delivery": order_events},
+            env, options.time_limit * 4 + 300,
+        )  # fmt: skip
+
+        p95 = percentile(lat_ms, 0.95)
+        result.update(
+            {
+                "gunicorn": {"workers": options.workers, "threads": options.threads, "worker_class": options.worker_class, "boot_s": boot_s},
+                "deliveries": measured["sent"],
+                "warmup": options.warmup,
+                "concurrency": options.concurrency,
+                "body_bytes": client["body_bytes"],
+                "wall_s": measured["wall_s"],
+                "deliveries_per_s": rate,
+                "latency_ms": {
+                    "p50": percentile(lat_ms, 0.50),
+                    "p95": p95,
+                    "p99": percentile(lat_ms, 0.99),
+                    "max": max(lat_ms) if lat_ms else float("nan"),
+                    "mean": statistics.fmean(lat_ms) if lat_ms else float("nan"),
+                },
+                "errors": errors,
+                "warmup_errors": warm_errors,
+                "error_kinds": error_kinds,
+                "verify": verify,
+                "mismatches": mismatches,
+                "raw": raw,
+                "ratio_ours_to_raw": rate / raw["per_s"] if raw["per_s"] else None,
+                "probe": probe_result,
+                "budget": {
+                    "rate_ok": rate >= BUDGET_RATE,
+                    "p95_ok": p95 < BUDGET_P95_MS,
+                    "met": rate >= BUDGET_RATE and p95 < BUDGET_P95_MS and errors == 0 and not mismatches,
+                },
+            }
+        )
+        log_text = log.read_text() if log.exists() else ""
+        result["gunicorn_log_tail"] = log_text[-2000:] if ("Traceback" in log_text or "ERROR" in log_text) else ""
+        return result
+    finally:
+        stop_process(server)
+        if created_pg:
+            try:
+                pg_admin(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+            except Exception as error:  # noqa: BLE001
+                print(f"[{kind}] could not drop {db_name}: {error}", file=sys.stderr)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def fmt(value, digits=1) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    return str(value)
+
+
+def table(results: list[dict]) -> str:
+    header = ["db", "deliveries/s", "p50 ms", "p95 ms", "p99 ms", "errors", "raw deliveries/s", "ours/raw", "verified", "budget"]
+    rows = []
+    for r in results:
+        if "skipped" in r:
+            rows.append([r["database"], "skipped", "", "", "", "", "", "", "", r["skipped"][:60]])
+            continue
+        if "crashed" in r:
+            rows.append([r["database"], "crashed", "", "", "", "", "", "", "", r["crashed"][:60]])
+            continue
+        lat = r["latency_ms"]
+        verdict = "MET" if r["budget"]["met"] else "MISSED (" + ", ".join(
+            part for part, bad in (
+                (f"<{BUDGET_RATE:.0f}/s", not r["budget"]["rate_ok"]),
+                (f"p95≥{BUDGET_P95_MS:.0f}ms", not r["budget"]["p95_ok"]),
+                ("errors", bool(r["errors"])),
+                ("mismatch", bool(r["mismatches"])),
+            ) if bad
+        ) + ")"  # fmt: skip
+        rows.append(
+            [
+                r["database"],
+                fmt(r["deliveries_per_s"]),
+                fmt(lat["p50"]),
+                fmt(lat["p95"]),
+                fmt(lat["p99"]),
+                str(r["errors"]),
+                fmt(r["raw"]["per_s"]),
+                fmt(r["ratio_ours_to_raw"], 3),
+                "yes" if not r["mismatches"] else "NO",
+                verdict,
+            ]
+        )
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    lines = ["| " + " | ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(row)) + " |" for row in [header, *rows]]
+    lines.insert(1, "|" + "|".join("-" * (width + 2) for width in widths) + "|")
+    return "\n".join(lines)
+
+
+def markdown(results: list[dict], meta: dict) -> str:
+    out = [
+        "# Webhook ingest benchmark",
+        "",
+        f"- Run: {meta['started']} on {meta['cpus']} CPU(s), Python {meta['python']}",
+        f"- Command: `{meta['command']}`",
+        f"- Budget: ≥ {BUDGET_RATE:.0f} deliveries/s and p95 < {BUDGET_P95_MS:.0f} ms (2-core machine)",
+        f"- Server: gunicorn {meta['gunicorn']}; client: separate Python process, http.client, "
+        f"{meta['concurrency']} keep-alive connections on 127.0.0.1; {meta['warmup']} warm-up deliveries excluded",
+        "- Raw: Django ORM loop inserting the rows one delivery creates, one transaction per delivery, "
+        "sequential on one connection, same database, after the server stopped",
+        "",
+        table(results),
+        "",
+    ]
+    for r in results:
+        if "probe" not in r:
+            continue
+        p = r["probe"]
+        out += [
+            f"## {r['database']}",
+            "",
+            f"- Queries per delivery (in-process probe): {p['queries_per_delivery']} — {p['query_kinds']}",
+            f"- In-process time per delivery: {p['total_ms_median']:.1f} ms, of which SQL {p['sql_ms_median']:.1f} ms",
+            f"- Rows per delivery: {p['rows_per_delivery_after_first']}",
+            f"- Raw: {r['raw']['method']}",
+            f"- Verified: {r['verify']['inbound_events']} InboundEvents {r['verify']['by_status']}, {r['verify']['orders']} orders",
+        ]
+        if r["mismatches"]:
+            out.append(f"- **Mismatches:** {'; '.join(r['mismatches'])}")
+        if r["error_kinds"]:
+            out.append(f"- **Errors:** {r['error_kinds']}")
+        out.append("")
+    return "\n".join(out)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--deliveries", type=int, default=int(os.environ.get("BENCH_DELIVERIES", 2000)))
+    parser.add_argument("--concurrency", type=int, default=int(os.environ.get("BENCH_CONCURRENCY", 8)))
+    parser.add_argument("--warmup", type=int, default=50)
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default=os.environ.get("BENCH_DB", "both"))
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2: one per core)")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (default 4)")
+    parser.add_argument("--worker-class", default="gthread", help="gunicorn worker class (default gthread)")
+    parser.add_argument("--time-limit", type=float, default=300, help="seconds allowed per phase (warm-up, measured)")
+    parser.add_argument("--probe", type=int, default=20, help="deliveries applied in-process to count queries")
+    parser.add_argument("--fixture", type=Path, default=DEFAULT_FIXTURE)
+    options = parser.parse_args()
+    if options.deliveries < 1 or options.concurrency < 1 or options.warmup < 0:
+        parser.error("--deliveries and --concurrency must be positive, --warmup not negative")
+    if not options.fixture.exists():
+        print(f"webhook_ingest: fixture {options.fixture} not found (set --fixture or SHOPIFY_ORDER_FIXTURE)", file=sys.stderr)
+        return 2
+
+    kinds = ["sqlite", "postgres"] if options.db == "both" else [options.db]
+    results = []
+    for kind in kinds:
+        if kind == "postgres":
+            reason = pg_available()
+            if reason:
+                print(f"[postgres] SKIPPED: PostgreSQL at {PG_ADMIN_URL} does not answer ({reason})", flush=True)
+                results.append({"database": "postgres", "skipped": reason})
+                continue
+        try:
+            results.append(bench_database(kind, options, options.fixture))
+        except (BenchError, subprocess.TimeoutExpired, OSError) as error:
+            print(f"[{kind}] CRASHED: {error}", file=sys.stderr, flush=True)
+            results.append({"database": kind, "crashed": str(error).splitlines()[0] if str(error) else repr(error)})
+
+    meta = {
+        "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "cpus": os.cpu_count(),
+        "python": sys.version.split()[0],
+        "command": " ".join([".venv/bin/python", "bench/webhook_ingest.py", *sys.argv[1:]]),
+        "gunicorn": f"--workers {options.workers} --threads {options.threads} --worker-class {options.worker_class}",
+        "concurrency": options.concurrency,
+        "warmup": options.warmup,
+        "deliveries": options.deliveries,
+        "budget": {"deliveries_per_s": BUDGET_RATE, "p95_ms": BUDGET_P95_MS},
+    }
+    print()
+    print(f"Webhook ingest: {options.deliveries} deliveries, {options.concurrency} connections, gunicorn {meta['gunicorn']}")
+    print(table(results))
+    for r in results:
+        if "probe" in r:
+            p = r["probe"]
+            print(f"[{r['database']}] {p['queries_per_delivery']} queries/delivery {p['query_kinds']}; in-process "
+                  f"{p['total_ms_median']:.1f} ms/delivery of which SQL {p['sql_ms_median']:.1f} ms; raw: {r['raw']['rows_per_delivery']} rows/delivery")  # fmt: skip
+            for line in r["mismatches"]:
+                print(f"[{r['database']}] MISMATCH: {line}")
+            for kind, count in r["error_kinds"].items():
+                print(f"[{r['database']}] error x{count}: {kind}")
+            if r.get("gunicorn_log_tail"):
+                print(f"[{r['database']}] gunicorn log tail:\n{r['gunicorn_log_tail']}")
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    (RESULTS_DIR / "webhook_ingest.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2, default=str))
+    (RESULTS_DIR / "webhook_ingest.md").write_text(markdown(results, meta))
+    print(f"Results: {RESULTS_DIR / 'webhook_ingest.json'}, {RESULTS_DIR / 'webhook_ingest.md'}")
+    return 1 if any("crashed" in r for r in results) else 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) >= 4 and sys.argv[1] == "_client":
+        print(json.dumps(client_main(json.loads(sys.argv[3]))))
+    elif len(sys.argv) >= 4 and sys.argv[1] == "_django":
+        print(json.dumps(django_main(sys.argv[2], json.loads(sys.argv[3])), default=str))
+    else:
+        sys.exit(main())
