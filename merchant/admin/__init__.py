@@ -1,5 +1,5 @@
 """Per-shop admin. Importing the modules registers their ModelAdmins."""
 
-from merchant.admin import customers, orders, shops  # noqa: F401
+from merchant.admin import customers, integrations, orders, shops  # noqa: F401
 
-__all__ = ["customers", "orders", "shops"]
+__all__ = ["customers", "integrations", "orders", "shops"]

@@ -1,39 +1,100 @@
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils.html import format_html
 
 from merchant import services
 from merchant.admin.tenancy import ADD, CHANGE, DELETE, VIEW, Role, ShopListFilter, ShopScopedAdmin
 from merchant.models import Membership, Merchant
+from merchant.services.api_keys import merchant_webhook_secret_set
+
+
+class MerchantForm(forms.ModelForm):
+    """Shop settings plus write-only webhook secrets: saved, never shown again."""
+
+    shopify_secret = forms.CharField(
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False),
+        label="Shopify app client secret",
+        help_text="Shopify signs webhooks with your app's client secret. Paste it to set or replace it; "
+        "leave empty to keep the current one.",
+    )
+    rotate_webhook_secret = forms.BooleanField(
+        required=False,
+        label="Generate a new webhook secret",
+        help_text="For WooCommerce and custom senders. The old secret stops working at once.",
+    )
+
+    class Meta:
+        model = Merchant
+        fields = (
+            "name", "slug", "country", "time_zone", "default_language", "currency",
+            "contact_email", "contact_phone", "sender_name",
+        )  # fmt: skip
 
 
 @admin.register(Merchant)
 class MerchantAdmin(ShopScopedAdmin):
+    form = MerchantForm
     shop_path = "pk"
     role_permissions = {Role.OWNER: frozenset({VIEW, CHANGE}), Role.AGENT: frozenset({VIEW})}
     list_display = ("name", "slug", "country", "time_zone", "default_language", "currency")
     search_fields = ("name", "slug")
-    fieldsets = (
-        (None, {"fields": ("name", "slug", "country", "time_zone", "default_language", "currency")}),
-        ("Contact and sender", {"fields": ("contact_email", "contact_phone", "sender_name")}),
-    )
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = [
+            (None, {"fields": ("name", "slug", "country", "time_zone", "default_language", "currency")}),
+            ("Contact and sender", {"fields": ("contact_email", "contact_phone", "sender_name")}),
+        ]
+        if obj is not None:
+            secrets = ("shopify_secret", "rotate_webhook_secret") if self.has_change_permission(request, obj) else ()
+            fieldsets.append(("Connections", {"fields": ("webhook_urls", "secrets_state", *secrets)}))
+        return fieldsets
+
+    @admin.display(description="Webhook addresses")
+    def webhook_urls(self, shop: Merchant) -> str:
+        return format_html(
+            "Shopify: <code>{}</code><br>WooCommerce: <code>{}</code>",
+            reverse("webhook-shopify", args=[shop.slug]),
+            reverse("webhook-woocommerce", args=[shop.slug]),
+        )
+
+    @admin.display(description="Secrets")
+    def secrets_state(self, shop: Merchant) -> str:
+        def state(value: str) -> str:
+            return "set" if value else "not set"
+
+        return (
+            f"Webhook secret: {state(shop.webhook_secret)}; Shopify client secret: {state(shop.shopify_webhook_secret)}"
+        )
 
     def has_add_permission(self, request, obj=None):
         # New shops come from `manage.py createmerchant` or a superuser.
         return request.user.is_superuser
 
     def get_readonly_fields(self, request, obj=None):
-        return ("slug",) if obj is not None else ()
+        return ("slug", "webhook_urls", "secrets_state") if obj is not None else ()
 
     def save_model(self, request, obj, form, change):
-        fields = {
-            name: form.cleaned_data[name] for name in services.MERCHANT_EDITABLE_FIELDS if name in form.cleaned_data
-        }
+        data = form.cleaned_data
+        fields = {name: data[name] for name in services.MERCHANT_EDITABLE_FIELDS if name in data}
         if change:
-            services.merchant_update(shop=obj, **fields)
+            shop = services.merchant_update(shop=obj, **fields)
         else:
-            shop = services.merchant_create(slug=form.cleaned_data["slug"], **fields)
+            shop = services.merchant_create(slug=data["slug"], **fields)
             obj.pk, obj._state.adding = shop.pk, False
+        if data.get("shopify_secret"):
+            merchant_webhook_secret_set(shop=shop, platform="shopify", secret=data["shopify_secret"])
+            self.message_user(request, "The Shopify client secret was saved.")
+        if data.get("rotate_webhook_secret"):
+            secret = merchant_webhook_secret_set(shop=shop, platform="generic")
+            self.message_user(
+                request,
+                format_html("The new webhook secret is <code>{}</code>. Copy it now: it is not shown again.", secret),
+                messages.WARNING,
+            )
 
 
 class MembershipAddForm(forms.ModelForm):

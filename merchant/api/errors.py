@@ -25,10 +25,8 @@ def flatten_fields(detail, prefix: str = "") -> dict[str, list[str]]:
     if isinstance(detail, dict):
         flat: dict[str, list[str]] = {}
         for key, value in detail.items():
-            if isinstance(key, int):  # items of a list field: lines[0]
-                path = f"{prefix}[{key}]"
-            else:
-                path = str(key) if not prefix else f"{prefix}.{key}"
+            # items of a list field read lines[0]; nested fields read customer.phone
+            path = f"{prefix}[{key}]" if isinstance(key, int) else f"{prefix}.{key}" if prefix else str(key)
             if key == "non_field_errors":
                 path = prefix or "body"
             flat.update(flatten_fields(value, path))

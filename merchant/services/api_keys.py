@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from merchant.models import ApiKey, Merchant
+from merchant.services.field_updates import row_update
 
 # Writing last_used_at on every request would turn each API read into a write.
 LAST_USED_PRECISION = dt.timedelta(minutes=1)
@@ -19,17 +20,29 @@ def api_key_hash(raw_key: str) -> str:
     return hashlib.sha256(raw_key.encode()).hexdigest()
 
 
-def api_key_create(*, shop: Merchant, name: str, kind: str = ApiKey.Kind.SECRET) -> tuple[ApiKey, str]:
+def api_key_create(
+    *, shop: Merchant, name: str, kind: str = ApiKey.Kind.SECRET, rate_limit_per_minute: int = 600
+) -> tuple[ApiKey, str]:
     """Create a key and return it with the raw key, which is never stored and never shown again."""
     if kind not in ApiKey.Kind.values:
         raise ValidationError({"kind": f"Kind must be one of {', '.join(ApiKey.Kind.values)}."})
     raw_key = f"{ApiKey.PREFIXES[kind]}_{secrets.token_urlsafe(32)}"
     api_key = ApiKey(
-        shop=shop, name=(name or "").strip(), kind=kind, prefix=raw_key[:10], key_hash=api_key_hash(raw_key)
+        shop=shop,
+        name=(name or "").strip(),
+        kind=kind,
+        prefix=raw_key[:10],
+        key_hash=api_key_hash(raw_key),
+        rate_limit_per_minute=rate_limit_per_minute,
     )
     api_key.full_clean()
     api_key.save()
     return api_key, raw_key
+
+
+def api_key_update(*, api_key: ApiKey, **fields: Any) -> ApiKey:
+    """Rename a key or change its rate limit; the key itself never changes (create a new one)."""
+    return row_update(api_key, fields=fields, allowed=("name", "rate_limit_per_minute"))
 
 
 def api_key_revoke(*, api_key: ApiKey) -> ApiKey:

@@ -33,6 +33,7 @@ class MerchantFactory(factory.django.DjangoModelFactory):
     time_zone = "America/New_York"
     default_language = "en"
     currency = "USD"
+    webhook_secret = factory.Faker("password", length=40, special_chars=False)
 
 
 class MembershipFactory(factory.django.DjangoModelFactory):

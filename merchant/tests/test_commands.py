@@ -36,7 +36,8 @@ class TestCreateMerchant:
         assert values["SHOP_ID"] == str(shop.pk)
         assert values["API_KEY"].startswith("sk_")
         assert shop.api_keys.get().prefix == values["API_KEY"][:10]
-        assert values["WEBHOOK_SECRET"] == shop.webhook_secret and len(shop.webhook_secret) >= 32
+        assert values["WEBHOOK_SECRET"] == shop.webhook_secret
+        assert len(shop.webhook_secret) >= 32
         assert (shop.name, shop.country.code, shop.time_zone, shop.default_language, shop.currency) == (
             "Acme Shoes", "DE", "Europe/Berlin", "de", "EUR",
         )  # fmt: skip

@@ -149,9 +149,12 @@ class TestShopifyOrders:
         assert list(order.events.values_list("type", flat=True)) == ["created", "paid"]
 
     def test_cancelled_order(self, client, shop):
+        at = "2008-01-10T12:00:00-05:00"
         cancelled = fixture("shopify/rest_order.json") | {
-            "cancelled_at": "2008-01-10T12:00:00-05:00", "cancel_reason": "customer", "updated_at": "2008-01-10T12:00:00-05:00",
-        }  # fmt: skip
+            "cancelled_at": at,
+            "cancel_reason": "customer",
+            "updated_at": at,
+        }
         shopify_post(client, cancelled, topic="orders/cancelled", webhook_id="w-1")
         order = Order.objects.get()
         assert order.status == "cancelled"
