@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 
 from merchant import services
+from merchant.admin.csv_import import IMPORT, CsvImportMixin
 from merchant.admin.tenancy import (
     ADD,
     CHANGE,
@@ -68,10 +69,11 @@ class CustomerForm(forms.ModelForm):
 
 
 @admin.register(Customer)
-class CustomerAdmin(ShopScopedAdmin):
+class CustomerAdmin(CsvImportMixin, ShopScopedAdmin):
     form = CustomerForm
+    csv_kind = "customers"
     role_permissions = {
-        Role.OWNER: frozenset({VIEW, ADD, CHANGE, DELETE}),
+        Role.OWNER: frozenset({VIEW, ADD, CHANGE, DELETE, IMPORT}),
         Role.AGENT: frozenset({VIEW, CHANGE}),
     }
     list_display = ("__str__", "email", "phone_display", "country", "language", "time_zone", "shop", "created_at")

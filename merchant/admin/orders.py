@@ -9,6 +9,7 @@ from django.utils.translation import ngettext
 
 from merchant import services
 from merchant.actors import Actor
+from merchant.admin.csv_import import IMPORT, CsvImportMixin
 from merchant.admin.tenancy import CHANGE, VIEW, Role, ShopListFilter, ShopScopedAdmin, ShopScopedMixin
 from merchant.exceptions import InvalidTransition
 from merchant.models import Order, OrderEvent, OrderLine, Shipment
@@ -90,8 +91,9 @@ class CancelForm(forms.Form):
 
 
 @admin.register(Order)
-class OrderAdmin(ShopScopedAdmin):
-    role_permissions = {Role.OWNER: frozenset({VIEW, CHANGE}), Role.AGENT: frozenset({VIEW, CHANGE})}
+class OrderAdmin(CsvImportMixin, ShopScopedAdmin):
+    csv_kind = "orders"
+    role_permissions = {Role.OWNER: frozenset({VIEW, CHANGE, IMPORT}), Role.AGENT: frozenset({VIEW, CHANGE})}
     list_display = ("number", "customer", "status", "total_display", "placed_at", "source_platform", "shop")
     list_filter = ("status", "source_platform", ("shop", ShopListFilter), "placed_at")
     list_select_related = ("shop", "customer")
