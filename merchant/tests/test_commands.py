@@ -181,5 +181,11 @@ class TestDevLogin:
         first = key_values(run("devlogin"))
         second = key_values(run("devlogin"))
         assert first["PASSWORD"] == second["PASSWORD"]
+        # each run prints a new working API key and revokes the previous one
+        from merchant.services.api_keys import api_key_authenticate
+
+        assert api_key_authenticate(raw_key=first["API_KEY"]) is None
+        assert api_key_authenticate(raw_key=second["API_KEY"]).shop.slug == "demo"
+        assert second["WEBHOOK_SECRET"] == Merchant.objects.get(slug="demo").webhook_secret
         assert client.login(username="owner@demo.example", password=first["PASSWORD"])
         assert Membership.objects.get(user__username="agent@demo.example").role == "agent"

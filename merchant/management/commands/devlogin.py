@@ -12,7 +12,10 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from merchant import services
-from merchant.models import Membership, Merchant
+from merchant.models import ApiKey, Membership, Merchant
+from merchant.services.api_keys import api_key_create, api_key_revoke
+
+DEV_KEY_NAME = "development (make run)"
 
 LOGINS = (
     ("admin", None),
@@ -22,7 +25,7 @@ LOGINS = (
 
 
 class Command(BaseCommand):
-    help = "Create (or reset) the development logins and print them. DEBUG only."
+    help = "Create (or reset) the development logins and a demo API key, and print them. DEBUG only."
 
     def add_arguments(self, parser):
         parser.add_argument("--shop", default="demo", help="Slug of the shop the owner and agent belong to")
@@ -51,6 +54,14 @@ class Command(BaseCommand):
         for username, role in LOGINS:
             self.stdout.write(f"LOGIN={username} ({role or 'superuser'})")
         self.stdout.write(f"PASSWORD={password}")
+        if shop_obj is not None:
+            # A fresh key each start: the raw key is never stored, so the previous one is revoked.
+            for old_key in ApiKey.objects.filter(shop=shop_obj, name=DEV_KEY_NAME, revoked_at=None):
+                api_key_revoke(api_key=old_key)
+            _api_key, raw_key = api_key_create(shop=shop_obj, name=DEV_KEY_NAME)
+            self.stdout.write(f"SHOP={shop_obj.slug}")
+            self.stdout.write(f"API_KEY={raw_key}")
+            self.stdout.write(f"WEBHOOK_SECRET={shop_obj.webhook_secret}")
 
     def _stored_password(self) -> str:
         path = settings.VAR_DIR / "dev-login"
