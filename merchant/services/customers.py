@@ -4,12 +4,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django_countries import countries
 
 from merchant.models import Customer, Merchant, Product, Tag
 from merchant.phones import phone_parse
 from merchant.platforms.snapshots import CustomerSnapshot
-from merchant.services.field_updates import fields_check_allowed, row_update
+from merchant.services.field_updates import fields_check_allowed, row_update, row_validate
 from merchant.timezones import derive_time_zone
 
 CUSTOMER_FIELDS = (
@@ -54,7 +55,7 @@ def customer_create(*, shop: Merchant, tags: Iterable[str] = (), **fields: Any) 
     if customer.time_zone:
         customer.time_zone_source = Customer.TimeZoneSource.GIVEN
     _customer_fill_time_zone(customer)
-    customer.full_clean()
+    row_validate(customer)
     customer.save()
     if tags:
         customer.tags.set(_tags_get_or_create(shop=shop, names=tags))
@@ -74,7 +75,7 @@ def customer_update(*, customer: Customer, **fields: Any) -> Customer:
     if customer.time_zone_source != Customer.TimeZoneSource.GIVEN:
         customer.time_zone = ""
     _customer_fill_time_zone(customer)
-    customer.full_clean()
+    row_validate(customer)
     customer.save()
     return customer
 
@@ -105,7 +106,7 @@ def product_create(
     *, shop: Merchant, title: str, external_id: str | None = None, sku: str = "", category: str = ""
 ) -> Product:
     product = Product(shop=shop, title=title, external_id=external_id or None, sku=sku, category=category)
-    product.full_clean()
+    row_validate(product)
     product.save()
     return product
 
@@ -184,9 +185,22 @@ def _customer_find(*, shop: Merchant, snapshot: CustomerSnapshot, email: str, ph
     return None
 
 
-def product_sync(*, shop: Merchant, external_id: str, title: str, sku: str = "") -> Product:
-    """The shop's product with this platform id, created from the order line when new."""
-    product = Product.objects.filter(shop=shop, external_id=external_id).first()
-    if product is not None:
-        return product
-    return product_create(shop=shop, external_id=external_id, title=title[:255] or external_id, sku=sku[:100])
+def products_sync(*, shop: Merchant, lines: Iterable[tuple[str, str, str]]) -> dict[str, Product]:
+    """The shop's products for (platform id, title, sku) triples, created from order lines when new.
+
+    One query for the known ones; two orders bringing the same new product at once both end up
+    with the one row (the loser of the insert race reads the winner's).
+    """
+    wanted = {external_id: (title, sku) for external_id, title, sku in lines if external_id}
+    found = {product.external_id: product for product in Product.objects.filter(shop=shop, external_id__in=wanted)}
+    for external_id, (title, sku) in wanted.items():
+        if external_id in found:
+            continue
+        try:
+            with transaction.atomic():
+                found[external_id] = product_create(
+                    shop=shop, external_id=external_id, title=title[:255] or external_id, sku=sku[:100]
+                )
+        except IntegrityError:
+            found[external_id] = Product.objects.get(shop=shop, external_id=external_id)
+    return found

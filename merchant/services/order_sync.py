@@ -15,7 +15,7 @@ from django.db import transaction
 from merchant.actors import Actor
 from merchant.models import Merchant, Order, OrderEvent, Shipment
 from merchant.platforms.snapshots import OrderSnapshot, RefundSnapshot, ShipmentSnapshot
-from merchant.services.customers import customer_sync, product_sync
+from merchant.services.customers import customer_sync, products_sync
 from merchant.services.orders import (
     IfNotAllowed,
     LineInput,
@@ -42,6 +42,9 @@ class SyncResult:
 
 
 def _lines(shop: Merchant, snapshot: OrderSnapshot) -> list[LineInput]:
+    products = products_sync(
+        shop=shop, lines=[(line.product_external_id, line.title, line.sku) for line in snapshot.lines]
+    )
     return [
         LineInput(
             title=line.title[:255],
@@ -49,9 +52,7 @@ def _lines(shop: Merchant, snapshot: OrderSnapshot) -> list[LineInput]:
             unit_price=line.unit_price,
             sku=line.sku[:100],
             external_id=line.external_id,
-            product=product_sync(shop=shop, external_id=line.product_external_id, title=line.title, sku=line.sku)
-            if line.product_external_id
-            else None,
+            product=products.get(line.product_external_id) if line.product_external_id else None,
         )
         for line in snapshot.lines
     ]
@@ -104,25 +105,30 @@ def order_sync(*, shop: Merchant, snapshot: OrderSnapshot, actor: Actor, source_
     for parcel in snapshot.shipments:
         if parcel not in new_parcels and parcel.status:
             shipment_sync(order=order, parcel=parcel, actor=actor, complete=None)
-    if snapshot.fulfillment == "full" and not snapshot.shipments and not order.shipments.exists():
-        order_mark_shipped(order=order, actor=actor, occurred_at=snapshot.updated_at, if_not_allowed=RECORD)
+    if snapshot.shipments:
+        order.refresh_from_db()  # parcels may have moved the order (shipped, delivered)
+    elif snapshot.fulfillment == "full" and not order.shipments.exists():
+        order = order_mark_shipped(order=order, actor=actor, occurred_at=snapshot.updated_at, if_not_allowed=RECORD)
         result.applied.append("shipped")
-    order.refresh_from_db()
     cancelled_at = snapshot.cancelled_at
     if cancelled_at and order.cancelled_at is None and not _has_event(order, OrderEvent.Type.CANCELLED, cancelled_at):
         order = order_cancel(
             order=order, actor=actor, reason=snapshot.cancel_reason, occurred_at=cancelled_at, if_not_allowed=RECORD
         )
         result.applied.append("cancelled")
-    for refund in snapshot.refunds:
+    refunds = list(snapshot.refunds)
+    if snapshot.fully_refunded:
+        # A platform that says "refunded" without listing every refund: the rest is refunded too.
+        listed = sum((refund.amount for refund in refunds), Decimal("0"))
+        rest = order.total - max(order.refunded_total, listed)
+        if rest > 0:
+            refunds.append(RefundSnapshot(external_id="status:refunded", amount=rest))
+    for refund in refunds:
         if refund_sync(order=order, refund=refund, actor=actor, default_time=snapshot.updated_at):
             result.applied.append(f"refund {refund.amount}")
-    order.refresh_from_db()
-    if snapshot.fully_refunded and order.refunded_total < order.total:
-        remaining = RefundSnapshot(external_id="status:refunded", amount=order.total - order.refunded_total)
-        if refund_sync(order=order, refund=remaining, actor=actor, default_time=snapshot.updated_at):
-            result.applied.append("refunded")
-    order.refresh_from_db()
+    if refunds:
+        order.refresh_from_db()
+    result.order = order
     return result
 
 

@@ -22,7 +22,7 @@ from merchant import order_listeners
 from merchant.actors import Actor
 from merchant.exceptions import InvalidTransition
 from merchant.models import Customer, Merchant, Order, OrderEvent, OrderLine, Product, Shipment
-from merchant.services.field_updates import fields_check_allowed
+from merchant.services.field_updates import fields_check_allowed, row_validate
 
 Status = Order.Status
 EventType = OrderEvent.Type
@@ -103,7 +103,7 @@ def order_create(
         language=language or (customer.language if customer else "") or "",
         platform_updated_at=platform_updated_at,
     )
-    order.full_clean()
+    row_validate(order)
     order.save()
     _order_lines_create(order, lines)
     event = _order_event_write(
@@ -160,7 +160,7 @@ def order_details_update(
         return order
     for name, value in fields.items():
         setattr(order, name, value)
-    order.full_clean()
+    row_validate(order)
     order.save()
     meaningful = [name for name in changed if name != "platform_updated_at"] + (["lines"] if lines_changed else [])
     if meaningful:
@@ -192,7 +192,7 @@ def _order_lines_create(order: Order, lines: list[LineInput]) -> None:
         for line in lines
     ]
     for order_line in order_lines:
-        order_line.full_clean(exclude=["order", "product"])
+        row_validate(order_line)
     OrderLine.objects.bulk_create(order_lines)
 
 
@@ -362,7 +362,7 @@ def order_mark_shipped(
             last_carrier_event_at=occurred_at,
             line_external_ids=list(line_external_ids),
         )
-        shipment.full_clean(exclude=["order"])
+        row_validate(shipment)
         shipment.save()
         event.details = {**details, "shipment_id": shipment.pk}
         event.save(update_fields=["details"])
