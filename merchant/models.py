@@ -463,7 +463,7 @@ class InboundEvent(models.Model):
     # The first delivery of an event claims this key; repeats are stored as duplicates with none.
     dedupe_key = models.CharField(max_length=300, null=True, blank=True, editable=False)
     headers = models.JSONField(default=dict, blank=True)
-    body = models.TextField(blank=True)
+    body = models.BinaryField(blank=True, help_text=_("The bytes as they arrived (signatures cover exactly these)."))
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED)
     error = models.TextField(blank=True)
     result = models.JSONField(default=dict, blank=True)

@@ -1,7 +1,8 @@
-"""Webhook endpoints of the shop platforms. Verify the signature on the raw bytes, store, apply.
+"""Webhook endpoints of the shop platforms. Verify the signature on the raw bytes, store, answer.
 
-Every verified delivery is stored before it is applied and answered 200 (also when applying it
-failed: the failure is recorded for a person, and the platform would only retry the same body).
+Every verified delivery is committed to the database and answered 200 at once; the django-q2
+cluster applies it right after. Platforms give up after a few seconds and send again, so the
+answer never waits for the work. A failure to apply is recorded on the event for a person.
 """
 
 import base64
@@ -18,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from merchant.http_errors import error_response
 from merchant.models import InboundEvent, Merchant
-from merchant.services.inbound import inbound_event_process, inbound_event_receive
+from merchant.services.inbound import inbound_event_receive, inbound_event_schedule
 
 WOOCOMMERCE_PING = re.compile(rb"^webhook_id=\d+$")
 SHOPIFY_HEADERS = (
@@ -55,12 +56,8 @@ def _kept_headers(request, names: tuple[str, ...]) -> dict[str, str]:
 
 
 def _answer(event: InboundEvent) -> JsonResponse:
-    if event.status == InboundEvent.Status.RECEIVED:
-        event = inbound_event_process(event=event)
-    payload = {"event": event.pk, "status": event.status}
-    if event.error:
-        payload["detail"] = event.error
-    return JsonResponse(payload, status=200)
+    inbound_event_schedule(event=event)
+    return JsonResponse({"event": event.pk, "status": event.status}, status=200)
 
 
 @csrf_exempt
@@ -80,7 +77,7 @@ def shopify_webhook(request, shop_slug: str):
         shop=shop,
         source=InboundEvent.Source.SHOPIFY,
         topic=topic,
-        body=body.decode("utf-8", errors="replace"),
+        body=body,
         headers=_kept_headers(request, SHOPIFY_HEADERS),
         delivery_id=webhook_id,
         dedupe_keys=(
@@ -122,7 +119,7 @@ def woocommerce_webhook(request, shop_slug: str):
         shop=shop,
         source=InboundEvent.Source.WOOCOMMERCE,
         topic=topic,
-        body=body.decode("utf-8", errors="replace"),
+        body=body,
         headers=_kept_headers(request, WOOCOMMERCE_HEADERS),
         delivery_id=delivery_id,
         dedupe_keys=(_woocommerce_state_key(body), f"woocommerce:delivery:{delivery_id}" if delivery_id else ""),

@@ -58,10 +58,11 @@ class InboundEventAdmin(ShopScopedAdmin):
 
     @admin.display(description="Body")
     def pretty_body(self, event: InboundEvent) -> str:
+        raw = bytes(event.body)
         try:
-            text = json.dumps(json.loads(event.body), indent=2, ensure_ascii=False)
+            text = json.dumps(json.loads(raw), indent=2, ensure_ascii=False)
         except ValueError:
-            text = event.body
+            text = raw.decode("utf-8", errors="replace")
         return format_html("<pre style='max-height:40em;overflow:auto'>{}</pre>", text[:200_000])
 
     @admin.action(description="Reprocess failed events", permissions=["change"])

@@ -377,7 +377,7 @@ class OrderEventCreateApi(APIView):
             "api_key": str(request.auth),
         }
         event = inbound_event_receive(
-            shop=request.auth.shop, source=InboundEvent.Source.API, topic="order.event", body=json.dumps(body)
+            shop=request.auth.shop, source=InboundEvent.Source.API, topic="order.event", body=json.dumps(body).encode()
         )
         event = inbound_event_process(event=event)
         if event.status == InboundEvent.Status.FAILED:

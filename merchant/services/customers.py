@@ -149,11 +149,17 @@ def customer_sync(*, shop: Merchant, snapshot: CustomerSnapshot) -> Customer:
         "sms_marketing_consent_at": snapshot.sms_marketing_consent_at,
     }
     if customer is None:
+        new_fields = dict(fields)
         for name, given_at in consents.items():
             if given_at:
-                fields[name] = given_at
-                fields[name.replace("_at", "_source")] = snapshot.consent_source[:120]
-        return customer_create(shop=shop, external_id=snapshot.external_id, tags=snapshot.tags, **fields)
+                new_fields[name] = given_at
+                new_fields[name.replace("_at", "_source")] = snapshot.consent_source[:120]
+        try:
+            with transaction.atomic():
+                return customer_create(shop=shop, external_id=snapshot.external_id, tags=snapshot.tags, **new_fields)
+        except IntegrityError:
+            # Created a moment ago by another delivery naming the same customer: update that one.
+            customer = Customer.objects.get(shop=shop, external_id=snapshot.external_id)
     if snapshot.external_id and not customer.external_id:
         fields["external_id"] = snapshot.external_id
     for name, given_at in consents.items():

@@ -1,12 +1,14 @@
 """Inbound deliveries: stored raw first, deduplicated, then applied; failures kept for a retry.
 
 `inbound_event_receive` commits the raw delivery in its own transaction before anything is
-applied, so a crash or a bug while applying loses nothing. `inbound_event_process` applies it
-through the topic's handler; an error is recorded on the event (and shown in the admin) and the
-platform gets a 200 so it does not retry for hours; `inbound_event_reprocess` tries again once
-the cause is fixed.
+applied, so a crash or a bug while applying loses nothing. Webhooks are answered right after
+that (platforms time out after a few seconds and resend) and `inbound_event_schedule` has the
+django-q2 cluster apply them; a sweep re-schedules any that a lost task left behind.
+`inbound_event_process` applies an event through its topic's handler; an error is recorded on
+the event (and shown in the admin); `inbound_event_reprocess` tries again once the cause is fixed.
 """
 
+import datetime as dt
 import json
 import logging
 from collections.abc import Callable
@@ -18,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django_q.tasks import async_task
 
 from merchant.actors import Actor
 from merchant.exceptions import ApplicationError, InvalidTransition
@@ -68,7 +71,7 @@ def inbound_event_receive(
     shop: Merchant,
     source: str,
     topic: str,
-    body: str,
+    body: bytes,
     headers: dict[str, str] | None = None,
     delivery_id: str = "",
     dedupe_keys: tuple[str, ...] = (),
@@ -98,13 +101,11 @@ def inbound_event_receive(
         event.processed_at = timezone.now()
         event.save()
         return event
-    # A repeat may carry another key of the same event (a new webhook id with the same event id),
-    # or the same delivery id under a key the first one did not use.
+    # A repeat may carry another key of the same event (a new webhook id with the same event id).
     others = [other for other in dedupe_keys if other and other != key]
-    earlier = InboundEvent.objects.filter(shop=shop, source=source, pk__lt=event.pk)
-    first = earlier.filter(dedupe_key__in=others).first() if others else None
-    if first is None and delivery_id:
-        first = earlier.filter(delivery_id=delivery_id[:200]).exclude(status=Status.DUPLICATE).first()
+    first = None
+    if others:
+        first = InboundEvent.objects.filter(shop=shop, dedupe_key__in=others, pk__lt=event.pk).first()
     if first is not None:
         event.dedupe_key, event.status, event.duplicate_of = None, Status.DUPLICATE, first
         event.processed_at = timezone.now()
@@ -112,10 +113,39 @@ def inbound_event_receive(
     return event
 
 
+def inbound_event_schedule(*, event: InboundEvent) -> None:
+    """Have the cluster apply a received event once the current transaction (if any) commits."""
+    if event.status == Status.RECEIVED:
+        event_id = event.pk
+        transaction.on_commit(
+            lambda: async_task("merchant.tasks.inbound_event_process_task", event_id, save=False, group="inbound")
+        )
+
+
+STUCK_AFTER = dt.timedelta(minutes=2)
+
+
+def inbound_events_schedule_stuck(*, limit: int = 500) -> int:
+    """Schedule again the received events nobody applied (a task lost with a crashed worker or a
+    Redis broker). Applying is idempotent: an event already being applied is left as it is."""
+    cutoff = timezone.now() - STUCK_AFTER
+    stuck = list(InboundEvent.objects.filter(status=Status.RECEIVED, received_at__lt=cutoff).order_by("id")[:limit])
+    for event in stuck:
+        inbound_event_schedule(event=event)
+    return len(stuck)
+
+
 def inbound_event_process(*, event: InboundEvent) -> InboundEvent:
     """Apply a received (or failed) event once. Never raises for bad data: the event records it."""
-    if event.status not in (Status.RECEIVED, Status.FAILED):
-        return event
+    with transaction.atomic():
+        # Lock the event: a sweep may have scheduled it twice; the second run finds it done.
+        event = InboundEvent.objects.select_for_update(of=("self",)).select_related("shop").get(pk=event.pk)
+        if event.status not in (Status.RECEIVED, Status.FAILED):
+            return event
+        return _process_locked(event)
+
+
+def _process_locked(event: InboundEvent) -> InboundEvent:
     handler = HANDLERS.get((event.source, event.topic))
     event.attempts += 1
     try:
@@ -145,16 +175,17 @@ def inbound_event_reprocess(*, event: InboundEvent) -> InboundEvent:
 def _finish(event: InboundEvent, status: str, *, error: str = "", order=None, result=None) -> InboundEvent:
     if status not in InboundEvent.TRANSITIONS[event.status]:
         raise InvalidTransition(f"Event {event.pk} cannot move from {event.status} to {status}.")
-    event.status, event.error, event.processed_at = status, error, timezone.now()
+    # A NUL cannot be stored in a PostgreSQL text column; an error may quote one from the body.
+    event.status, event.error, event.processed_at = status, error.replace("\x00", "\\0"), timezone.now()
     event.order = order or event.order
     event.result = result or {}
     event.save(update_fields=["status", "error", "processed_at", "order", "result", "attempts"])
     return event
 
 
-def _parse_json(body: str) -> Any:
+def _parse_json(body: bytes) -> Any:
     try:
-        return json.loads(body)
+        return json.loads(bytes(body))
     except ValueError as error:
         raise PayloadError(f"body: not JSON ({error})") from None
 

@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from merchant.actors import Actor
 from merchant.models import Merchant, Order, OrderEvent, Shipment
@@ -77,24 +77,35 @@ def order_sync(*, shop: Merchant, snapshot: OrderSnapshot, actor: Actor, source_
         "language": snapshot.language,
         "platform_updated_at": snapshot.updated_at,
     }
+    lines = _lines(shop, snapshot)
     if order is None:
-        order = order_create(
-            shop=shop,
-            actor=actor,
-            customer=customer,
-            external_id=snapshot.external_id,
-            placed_at=snapshot.placed_at,
-            source_platform=source_platform,
-            lines=_lines(shop, snapshot),
-            **details,
-        )
-        result.applied.append("created")
-    else:
+        try:
+            with transaction.atomic():
+                order = order_create(
+                    shop=shop,
+                    actor=actor,
+                    customer=customer,
+                    external_id=snapshot.external_id,
+                    placed_at=snapshot.placed_at,
+                    source_platform=source_platform,
+                    lines=lines,
+                    **details,
+                )
+            result.applied.append("created")
+        except IntegrityError:
+            # Another delivery of the same order (orders/create and orders/paid arrive together)
+            # created it a moment ago; this one updates it.
+            order = Order.objects.select_for_update().get(shop=shop, external_id=snapshot.external_id)
+            if _is_stale(order, snapshot.updated_at):
+                return SyncResult(order=order, stale=True)
+    if "created" not in result.applied:
         if customer is not None:
             details["customer"] = customer
-        order = order_details_update(order=order, actor=actor, lines=_lines(shop, snapshot), **details)
+        order = order_details_update(order=order, actor=actor, lines=lines, **details)
     result.order = order
-    if snapshot.paid_at and order.paid_at is None and not _has_event(order, OrderEvent.Type.PAID, snapshot.paid_at):
+    just_created = "created" in result.applied
+    paid_at = snapshot.paid_at
+    if paid_at and order.paid_at is None and (just_created or not _has_event(order, OrderEvent.Type.PAID, paid_at)):
         order = order_mark_paid(order=order, actor=actor, occurred_at=snapshot.paid_at, if_not_allowed=RECORD)
         result.applied.append("paid")
     new_parcels = [parcel for parcel in snapshot.shipments if not _known_parcel(order, parcel)]

@@ -111,6 +111,8 @@ def _owner_count(shop: Merchant) -> int:
 @transaction.atomic
 def membership_remove(*, membership: Membership) -> None:
     """Remove a person from a shop. A shop always keeps at least one owner."""
+    # Locks the shop row too, on purpose: two owners removing each other at once queue up, so the
+    # shop keeps an owner.
     membership = Membership.objects.select_for_update().select_related("shop").get(pk=membership.pk)
     if membership.role == Membership.Role.OWNER and _owner_count(membership.shop) <= 1:
         raise ValidationError(f"{membership.user} is the last owner of {membership.shop}; add another owner first.")

@@ -19,7 +19,7 @@ def messages_of(response) -> list[str]:
 
 
 def failed_fulfillment(shop) -> InboundEvent:
-    body = '{"id": 1, "order_id": 777, "status": "success", "tracking_number": "T1", "line_items": []}'
+    body = b'{"id": 1, "order_id": 777, "status": "success", "tracking_number": "T1", "line_items": []}'
     event = inbound_event_receive(
         shop=shop, source="shopify", topic="fulfillments/create", body=body, delivery_id="w-1"
     )

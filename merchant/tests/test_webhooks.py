@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.test import TestCase
 from django.urls import reverse
 
 from merchant.models import Customer, InboundEvent, Order, OrderEvent
@@ -46,20 +47,32 @@ def shopify_post(client, body, *, topic: str, webhook_id: str, event_id: str = "
     }
     if event_id:
         headers["HTTP_X_SHOPIFY_EVENT_ID"] = event_id
-    return client.post(reverse("webhook-shopify", args=[shop]), data=raw, content_type="application/json", **headers)
+    # The answer comes once the delivery is stored; the cluster (synchronous in tests) applies it
+    # right after the commit.
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return client.post(
+            reverse("webhook-shopify", args=[shop]), data=raw, content_type="application/json", **headers
+        )
 
 
 def woo_post(client, body, *, topic="order.updated", delivery_id="d-1", secret: str = SECRET, raw: bytes | None = None):
     raw = raw if raw is not None else json.dumps(body).encode()
-    return client.post(
-        reverse("webhook-woocommerce", args=["alpha"]),
-        data=raw,
-        content_type="application/json",
-        HTTP_X_WC_WEBHOOK_SIGNATURE=sign(raw, secret),
-        HTTP_X_WC_WEBHOOK_TOPIC=topic,
-        HTTP_X_WC_WEBHOOK_SOURCE="https://shop.example/",
-        HTTP_X_WC_WEBHOOK_DELIVERY_ID=delivery_id,
-    )
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return client.post(
+            reverse("webhook-woocommerce", args=["alpha"]),
+            data=raw,
+            content_type="application/json",
+            HTTP_X_WC_WEBHOOK_SIGNATURE=sign(raw, secret),
+            HTTP_X_WC_WEBHOOK_TOPIC=topic,
+            HTTP_X_WC_WEBHOOK_SOURCE="https://shop.example/",
+            HTTP_X_WC_WEBHOOK_DELIVERY_ID=delivery_id,
+        )
+
+
+def applied(response) -> InboundEvent:
+    """The stored event behind a webhook answer, as the cluster left it."""
+    assert response.status_code == 200, response.content
+    return InboundEvent.objects.get(pk=response.json()["event"])
 
 
 def paid_order(**changes) -> dict:
@@ -77,8 +90,8 @@ def test_known_answer_vector_of_the_signature():
 class TestShopifyOrders:
     def test_the_real_order_payload_creates_the_order_customer_and_timeline(self, client, shop):
         response = shopify_post(client, fixture("shopify/rest_order.json"), topic="orders/create", webhook_id="w-1")
-        assert response.status_code == 200
-        assert response.json()["status"] == "processed"
+        assert response.json()["status"] == "received"  # answered once stored
+        assert applied(response).status == "processed"
         order = Order.objects.get(shop=shop)
         assert (order.external_id, order.number, order.total, order.currency) == (
             "450789469", "#1001", Decimal("409.94"), "USD",
@@ -116,7 +129,7 @@ class TestShopifyOrders:
     def test_the_same_delivery_twice_is_applied_once(self, client, shop):
         first = shopify_post(client, paid_order(), topic="orders/paid", webhook_id="w-1")
         second = shopify_post(client, paid_order(), topic="orders/paid", webhook_id="w-1")
-        assert (first.json()["status"], second.json()["status"]) == ("processed", "duplicate")
+        assert (applied(first).status, second.json()["status"]) == ("processed", "duplicate")
         assert Order.objects.count() == 1
         assert OrderEvent.objects.filter(type="paid").count() == 1
         duplicate = InboundEvent.objects.get(status="duplicate")
@@ -135,9 +148,9 @@ class TestShopifyOrders:
             "financial_status": "voided",
         }
         shopify_post(client, newer, topic="orders/updated", webhook_id="w-2")
-        response = shopify_post(client, older, topic="orders/updated", webhook_id="w-1")
-        assert response.json()["status"] == "ignored"
-        assert "Older than the last update" in response.json()["detail"]
+        event = applied(shopify_post(client, older, topic="orders/updated", webhook_id="w-1"))
+        assert event.status == "ignored"
+        assert "Older than the last update" in event.error
         order = Order.objects.get()
         assert order.status == "paid"
         assert order.platform_updated_at.isoformat() == "2008-01-12T15:00:00+00:00"
@@ -175,7 +188,7 @@ class TestShopifyFulfillmentsRefundsDisputes:
         response = shopify_post(
             client, fixture("shopify/rest_fulfillment.json"), topic="fulfillments/create", webhook_id="w-2"
         )
-        assert response.json()["status"] == "processed"
+        assert applied(response).status == "processed"
         order = Order.objects.get()
         assert order.status == "partially_shipped"
         shipment = order.shipments.get()
@@ -236,13 +249,13 @@ class TestShopifyFulfillmentsRefundsDisputes:
         shopify_post(client, paid_order(), topic="orders/paid", webhook_id="w-1")
         dispute = fixture("shopify/rest_dispute.json") | {"order_id": 450789469}
         response = shopify_post(client, dispute, topic="disputes/create", webhook_id="w-2")
-        assert response.json()["status"] == "processed"
+        assert applied(response).status == "processed"
         note = Order.objects.get().events.get(type="note")
         assert note.details["text"].startswith("Payment dispute: chargeback, fraudulent")
 
     def test_a_dispute_without_order_is_stored(self, client, shop):
         response = shopify_post(client, fixture("shopify/rest_dispute.json"), topic="disputes/create", webhook_id="w-1")
-        assert response.json()["status"] == "processed"
+        assert applied(response).status == "processed"
         assert InboundEvent.objects.get().result["reason"] == "fraudulent"
 
 
@@ -315,8 +328,7 @@ class TestShopifyBadInput:
 class TestWooCommerce:
     def test_the_real_order_payload_creates_a_paid_order(self, client, shop):
         response = woo_post(client, fixture("woocommerce/order_v3_retrieve.json"), topic="order.created")
-        assert response.status_code == 200
-        assert response.json()["status"] == "processed"
+        assert applied(response).status == "processed"
         order = Order.objects.get()
         assert (order.external_id, order.status, order.total, order.source_platform) == (
             "727", "paid", Decimal("29.35"), "woocommerce",
@@ -399,3 +411,41 @@ class TestWooCommerce:
         woo_post(client, body, delivery_id="d-2")
         order = Order.objects.get()
         assert (order.status, order.refunded_total) == ("partially_refunded", Decimal("10.00"))
+
+
+class TestApplyingLater:
+    def test_the_answer_comes_before_the_work_and_a_lost_task_is_swept_up(self, client, shop):
+        import datetime as dt
+
+        from django.utils import timezone
+
+        from merchant.services.inbound import inbound_events_schedule_stuck
+
+        raw = json.dumps(paid_order()).encode()
+        # given a delivery whose task never ran (the callbacks are dropped, as if the worker died)
+        with TestCase.captureOnCommitCallbacks(execute=False):
+            response = client.post(
+                reverse("webhook-shopify", args=["alpha"]),
+                data=raw,
+                content_type="application/json",
+                HTTP_X_SHOPIFY_HMAC_SHA256=sign(raw),
+                HTTP_X_SHOPIFY_TOPIC="orders/paid",
+                HTTP_X_SHOPIFY_WEBHOOK_ID="w-lost",
+            )
+        assert response.json()["status"] == "received"
+        assert not Order.objects.exists()
+        # a fresh event is left alone (its task may still be on its way); an old one is swept up
+        assert inbound_events_schedule_stuck() == 0
+        InboundEvent.objects.update(received_at=timezone.now() - dt.timedelta(minutes=3))
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            assert inbound_events_schedule_stuck() == 1
+        assert InboundEvent.objects.get().status == "processed"
+        assert Order.objects.get().status == "paid"
+
+    def test_applying_the_same_event_twice_applies_it_once(self, client, shop):
+        from merchant.services.inbound import inbound_event_process
+
+        event = applied(shopify_post(client, paid_order(), topic="orders/paid", webhook_id="w-1"))
+        inbound_event_process(event=event)
+        assert OrderEvent.objects.filter(type="paid").count() == 1
+        assert InboundEvent.objects.get().attempts == 1
