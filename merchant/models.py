@@ -478,7 +478,11 @@ class InboundEvent(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["shop", "dedupe_key"], name="merchant_inboundevent_unique_dedupe_key"),
         ]
-        indexes = [models.Index(fields=["shop", "status", "-received_at"], name="merchant_inbound_status_idx")]
+        indexes = [
+            models.Index(fields=["shop", "status", "-received_at"], name="merchant_inbound_status_idx"),
+            # What the drainer asks every poll: the received events, oldest first.
+            models.Index(fields=["id"], condition=Q(status="received"), name="merchant_inbound_pending_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_source_display()} {self.topic} ({self.get_status_display()})"

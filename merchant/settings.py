@@ -155,7 +155,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env_str("REDIS_URL")
 Q_CLUSTER = {
     "name": env_str("Q_CLUSTER_NAME", "merchant"),
-    "workers": env_int("Q_WORKERS", 2),
+    "workers": env_int("Q_WORKERS", 3),
     "timeout": 240,
     "retry": 300,
     "max_attempts": 1,

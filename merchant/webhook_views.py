@@ -1,8 +1,8 @@
 """Webhook endpoints of the shop platforms. Verify the signature on the raw bytes, store, answer.
 
-Every verified delivery is committed to the database and answered 200 at once; the django-q2
-cluster applies it right after. Platforms give up after a few seconds and send again, so the
-answer never waits for the work. A failure to apply is recorded on the event for a person.
+Every verified delivery is committed to the database and answered 200 at once; the drainer in
+the django-q2 cluster applies it right after. Platforms give up after a few seconds and send
+again, so the answer never waits for the work. A failure to apply is recorded on the event.
 """
 
 import base64
@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from merchant.http_errors import error_response
 from merchant.models import InboundEvent, Merchant
-from merchant.services.inbound import inbound_event_receive, inbound_event_schedule
+from merchant.services.inbound import inbound_event_receive
 
 WOOCOMMERCE_PING = re.compile(rb"^webhook_id=\d+$")
 SHOPIFY_HEADERS = (
@@ -56,7 +56,6 @@ def _kept_headers(request, names: tuple[str, ...]) -> dict[str, str]:
 
 
 def _answer(event: InboundEvent) -> JsonResponse:
-    inbound_event_schedule(event=event)
     return JsonResponse({"event": event.pk, "status": event.status}, status=200)
 
 

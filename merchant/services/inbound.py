@@ -2,15 +2,15 @@
 
 `inbound_event_receive` commits the raw delivery in its own transaction before anything is
 applied, so a crash or a bug while applying loses nothing. Webhooks are answered right after
-that (platforms time out after a few seconds and resend) and `inbound_event_schedule` has the
-django-q2 cluster apply them; a sweep re-schedules any that a lost task left behind.
-`inbound_event_process` applies an event through its topic's handler; an error is recorded on
-the event (and shown in the admin); `inbound_event_reprocess` tries again once the cause is fixed.
+that (platforms time out after a few seconds and resend); `inbound_events_drain`, run by the
+django-q2 cluster, applies what is waiting. `inbound_event_process` applies one event through
+its topic's handler; an error is recorded on the event (and shown in the admin);
+`inbound_event_reprocess` tries again once the cause is fixed.
 """
 
-import datetime as dt
 import json
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -20,7 +20,6 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django_q.tasks import async_task
 
 from merchant.actors import Actor
 from merchant.exceptions import ApplicationError, InvalidTransition
@@ -113,36 +112,42 @@ def inbound_event_receive(
     return event
 
 
-def inbound_event_schedule(*, event: InboundEvent) -> None:
-    """Have the cluster apply a received event once the current transaction (if any) commits."""
-    if event.status == Status.RECEIVED:
-        event_id = event.pk
-        transaction.on_commit(
-            lambda: async_task("merchant.tasks.inbound_event_process_task", event_id, save=False, group="inbound")
+def inbound_events_drain(*, max_seconds: float, batch: int = 100, idle_sleep: float = 0.2) -> int:
+    """Apply received events, oldest first, until none is left and `max_seconds` have passed.
+
+    The InboundEvent table is the queue (as the outbox is for messages): no task per delivery,
+    so the web process writes one row per delivery and nothing else. Several drainers may run
+    at once: on PostgreSQL each takes events the others have not locked; on SQLite writers queue
+    on the database lock and an event found already applied is skipped. Returns how many events
+    this call handled (applied, failed, or found done by another drainer).
+    """
+    deadline = time.monotonic() + max_seconds
+    applied = 0
+    while True:
+        pending = list(
+            InboundEvent.objects.filter(status=Status.RECEIVED).order_by("id").values_list("id", flat=True)[:batch]
         )
+        for event_id in pending:
+            unclaimed = InboundEvent(pk=event_id)
+            if inbound_event_process(event=unclaimed, skip_locked=True) is not unclaimed:
+                applied += 1
+        if len(pending) < batch:
+            if time.monotonic() >= deadline:
+                return applied
+            time.sleep(idle_sleep)
 
 
-STUCK_AFTER = dt.timedelta(minutes=2)
+def inbound_event_process(*, event: InboundEvent, skip_locked: bool = False) -> InboundEvent:
+    """Apply a received (or failed) event once. Never raises for bad data: the event records it.
 
-
-def inbound_events_schedule_stuck(*, limit: int = 500) -> int:
-    """Schedule again the received events nobody applied (a task lost with a crashed worker or a
-    Redis broker). Applying is idempotent: an event already being applied is left as it is."""
-    cutoff = timezone.now() - STUCK_AFTER
-    stuck = list(InboundEvent.objects.filter(status=Status.RECEIVED, received_at__lt=cutoff).order_by("id")[:limit])
-    for event in stuck:
-        inbound_event_schedule(event=event)
-    return len(stuck)
-
-
-def inbound_event_process(*, event: InboundEvent) -> InboundEvent:
-    """Apply a received (or failed) event once. Never raises for bad data: the event records it."""
+    With `skip_locked`, an event another worker is applying right now is left to it.
+    """
     with transaction.atomic():
-        # Lock the event: a sweep may have scheduled it twice; the second run finds it done.
-        event = InboundEvent.objects.select_for_update(of=("self",)).select_related("shop").get(pk=event.pk)
-        if event.status not in (Status.RECEIVED, Status.FAILED):
-            return event
-        return _process_locked(event)
+        claim = InboundEvent.objects.select_for_update(of=("self",), skip_locked=skip_locked).select_related("shop")
+        locked = claim.filter(pk=event.pk).first()
+        if locked is None or locked.status not in (Status.RECEIVED, Status.FAILED):
+            return locked or event
+        return _process_locked(locked)
 
 
 def _process_locked(event: InboundEvent) -> InboundEvent:

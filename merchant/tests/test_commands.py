@@ -143,7 +143,7 @@ class TestSyncSchedules:
         assert "UNCHANGED=merchant.task_results_prune" in second
         assert sorted(Schedule.objects.values_list("name", "func")) == [
             ("merchant.idempotency_records_prune", "merchant.tasks.idempotency_records_prune_task"),
-            ("merchant.inbound_events_schedule_stuck", "merchant.tasks.inbound_events_schedule_stuck_task"),
+            ("merchant.inbound_events_drain", "merchant.tasks.inbound_events_drain_task"),
             ("merchant.task_results_prune", "merchant.tasks.task_results_prune_task"),
         ]
 

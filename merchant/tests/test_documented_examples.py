@@ -11,6 +11,7 @@ import pytest
 
 from merchant.models import Customer, InboundEvent, Order
 from merchant.services.api_keys import api_key_create
+from merchant.services.inbound import inbound_events_drain
 from merchant.services.shops import merchant_create
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "integrations.md"
@@ -45,6 +46,7 @@ def test_every_documented_example_works(live_server):
         )
         assert done.returncode == 0, done.stderr
         assert '"error"' not in done.stdout, done.stdout
+    assert inbound_events_drain(max_seconds=0) == 2  # what the cluster's drainer does
     # Shopify: paid order with its customer
     shopify = Order.objects.get(external_id="9001")
     assert (shopify.status, shopify.customer.email, shopify.total) == ("paid", "jon@example.com", Decimal("54.90"))

@@ -10,11 +10,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.test import TestCase
 from django.urls import reverse
 
 from merchant.models import Customer, InboundEvent, Order, OrderEvent
-from merchant.services.inbound import inbound_event_reprocess
+from merchant.services.inbound import inbound_event_reprocess, inbound_events_drain
 from merchant.tests.factories import MerchantFactory
 
 pytestmark = pytest.mark.django_db
@@ -47,26 +46,27 @@ def shopify_post(client, body, *, topic: str, webhook_id: str, event_id: str = "
     }
     if event_id:
         headers["HTTP_X_SHOPIFY_EVENT_ID"] = event_id
-    # The answer comes once the delivery is stored; the cluster (synchronous in tests) applies it
-    # right after the commit.
-    with TestCase.captureOnCommitCallbacks(execute=True):
-        return client.post(
-            reverse("webhook-shopify", args=[shop]), data=raw, content_type="application/json", **headers
-        )
+    # The answer comes once the delivery is stored; the cluster's drainer applies it right after.
+    response = client.post(
+        reverse("webhook-shopify", args=[shop]), data=raw, content_type="application/json", **headers
+    )
+    inbound_events_drain(max_seconds=0)
+    return response
 
 
 def woo_post(client, body, *, topic="order.updated", delivery_id="d-1", secret: str = SECRET, raw: bytes | None = None):
     raw = raw if raw is not None else json.dumps(body).encode()
-    with TestCase.captureOnCommitCallbacks(execute=True):
-        return client.post(
-            reverse("webhook-woocommerce", args=["alpha"]),
-            data=raw,
-            content_type="application/json",
-            HTTP_X_WC_WEBHOOK_SIGNATURE=sign(raw, secret),
-            HTTP_X_WC_WEBHOOK_TOPIC=topic,
-            HTTP_X_WC_WEBHOOK_SOURCE="https://shop.example/",
-            HTTP_X_WC_WEBHOOK_DELIVERY_ID=delivery_id,
-        )
+    response = client.post(
+        reverse("webhook-woocommerce", args=["alpha"]),
+        data=raw,
+        content_type="application/json",
+        HTTP_X_WC_WEBHOOK_SIGNATURE=sign(raw, secret),
+        HTTP_X_WC_WEBHOOK_TOPIC=topic,
+        HTTP_X_WC_WEBHOOK_SOURCE="https://shop.example/",
+        HTTP_X_WC_WEBHOOK_DELIVERY_ID=delivery_id,
+    )
+    inbound_events_drain(max_seconds=0)
+    return response
 
 
 def applied(response) -> InboundEvent:
@@ -414,33 +414,22 @@ class TestWooCommerce:
 
 
 class TestApplyingLater:
-    def test_the_answer_comes_before_the_work_and_a_lost_task_is_swept_up(self, client, shop):
-        import datetime as dt
-
-        from django.utils import timezone
-
-        from merchant.services.inbound import inbound_events_schedule_stuck
-
+    def test_the_answer_comes_before_the_work_and_the_drainer_applies_what_waits(self, client, shop):
         raw = json.dumps(paid_order()).encode()
-        # given a delivery whose task never ran (the callbacks are dropped, as if the worker died)
-        with TestCase.captureOnCommitCallbacks(execute=False):
-            response = client.post(
-                reverse("webhook-shopify", args=["alpha"]),
-                data=raw,
-                content_type="application/json",
-                HTTP_X_SHOPIFY_HMAC_SHA256=sign(raw),
-                HTTP_X_SHOPIFY_TOPIC="orders/paid",
-                HTTP_X_SHOPIFY_WEBHOOK_ID="w-lost",
-            )
+        response = client.post(
+            reverse("webhook-shopify", args=["alpha"]),
+            data=raw,
+            content_type="application/json",
+            HTTP_X_SHOPIFY_HMAC_SHA256=sign(raw),
+            HTTP_X_SHOPIFY_TOPIC="orders/paid",
+            HTTP_X_SHOPIFY_WEBHOOK_ID="w-1",
+        )
         assert response.json()["status"] == "received"
-        assert not Order.objects.exists()
-        # a fresh event is left alone (its task may still be on its way); an old one is swept up
-        assert inbound_events_schedule_stuck() == 0
-        InboundEvent.objects.update(received_at=timezone.now() - dt.timedelta(minutes=3))
-        with TestCase.captureOnCommitCallbacks(execute=True):
-            assert inbound_events_schedule_stuck() == 1
+        assert not Order.objects.exists()  # stored, not applied yet
+        assert inbound_events_drain(max_seconds=0) == 1
         assert InboundEvent.objects.get().status == "processed"
         assert Order.objects.get().status == "paid"
+        assert inbound_events_drain(max_seconds=0) == 0
 
     def test_applying_the_same_event_twice_applies_it_once(self, client, shop):
         from merchant.services.inbound import inbound_event_process
@@ -449,3 +438,9 @@ class TestApplyingLater:
         inbound_event_process(event=event)
         assert OrderEvent.objects.filter(type="paid").count() == 1
         assert InboundEvent.objects.get().attempts == 1
+
+    def test_the_cluster_runs_the_drainer_on_a_schedule(self):
+        from merchant.tasks import SCHEDULES
+
+        drain = next(spec for spec in SCHEDULES if spec.func == "merchant.tasks.inbound_events_drain_task")
+        assert (drain.schedule_type, drain.minutes) == ("I", 1)
