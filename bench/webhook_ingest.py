@@ -52,6 +52,13 @@ DEFAULT_FIXTURE = Path(
 )
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 SLUG = "bench-shop"
+# The server shape the deploy guide recommends per database. SQLite has one writer: threads of
+# one process would queue in its sleeping busy handler, so four single-threaded processes answer
+# faster; PostgreSQL takes concurrent writers, and threads keep connections warm.
+SERVER_SHAPES = {
+    "sqlite": {"workers": 4, "threads": 1, "worker_class": "sync"},
+    "postgres": {"workers": 2, "threads": 4, "worker_class": "gthread"},
+}
 BUDGET_RATE = 200.0  # deliveries/s
 BUDGET_P95_MS = 50.0
 REQUEST_TIMEOUT = 30.0  # seconds, per request
@@ -784,12 +791,16 @@ def bench_database(kind: str, options, fixture: Path) -> dict:
 
         port = free_port()
         log = tmp / "gunicorn.log"
+        server_shape = {
+            **SERVER_SHAPES[kind],
+            **{k: v for k, v in vars(options).items() if k in SERVER_SHAPES[kind] and v},
+        }
         gunicorn_cmd = [
             gunicorn_bin(), "merchant.wsgi:application",
             "--bind", f"{LOOPBACK}:{port}",
-            "--workers", str(options.workers),
-            "--threads", str(options.threads),
-            "--worker-class", options.worker_class,
+            "--workers", str(server_shape["workers"]),
+            "--threads", str(server_shape["threads"]),
+            "--worker-class", server_shape["worker_class"],
             "--timeout", "60", "--graceful-timeout", "10", "--keep-alive", "30",
             "--error-logfile", str(log), "--log-level", "warning",
         ]  # fmt: skip
@@ -928,12 +939,7 @@ def bench_database(kind: str, options, fixture: Path) -> dict:
         p95 = percentile(lat_ms, 0.95)
         result.update(
             {
-                "gunicorn": {
-                    "workers": options.workers,
-                    "threads": options.threads,
-                    "worker_class": options.worker_class,
-                    "boot_s": boot_s,
-                },
+                "gunicorn": {**server_shape, "boot_s": boot_s},
                 "deliveries": measured["sent"],
                 "warmup": options.warmup,
                 "concurrency": options.concurrency,
@@ -1143,9 +1149,9 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=int(os.environ.get("BENCH_CONCURRENCY", 8)))
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default=os.environ.get("BENCH_DB", "both"))
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2: one per core)")
-    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (default 4)")
-    parser.add_argument("--worker-class", default="gthread", help="gunicorn worker class (default gthread)")
+    parser.add_argument("--workers", type=int, default=None, help="gunicorn worker processes (default per database)")
+    parser.add_argument("--threads", type=int, default=None, help="threads per gunicorn worker (default per database)")
+    parser.add_argument("--worker-class", default=None, help="gunicorn worker class (default per database)")
     parser.add_argument("--time-limit", type=float, default=300, help="seconds allowed per phase (warm-up, measured)")
     parser.add_argument("--probe", type=int, default=20, help="deliveries applied in-process to count queries")
     parser.add_argument("--no-cluster", dest="cluster", action="store_false",
@@ -1187,7 +1193,12 @@ def main() -> int:
         "cpus": os.cpu_count(),
         "python": sys.version.split()[0],
         "command": " ".join([".venv/bin/python", "bench/webhook_ingest.py", *sys.argv[1:]]),
-        "gunicorn": f"--workers {options.workers} --threads {options.threads} --worker-class {options.worker_class}",
+        "gunicorn": "; ".join(
+            f"{kind}: --workers {shape['workers']} --threads {shape['threads']} --worker-class {shape['worker_class']}"
+            for kind, shape in SERVER_SHAPES.items()
+        )
+        if not (options.workers or options.threads or options.worker_class)
+        else f"--workers {options.workers} --threads {options.threads} --worker-class {options.worker_class}",
         "concurrency": options.concurrency,
         "warmup": options.warmup,
         "deliveries": options.deliveries,
