@@ -48,7 +48,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / "bench" / "results"
 DEFAULT_FIXTURE = Path(
-    os.environ.get("SHOPIFY_ORDER_FIXTURE", "/work/shared/fixtures/external/shopify/rest_order.json")
+    os.environ.get("SHOPIFY_ORDER_FIXTURE", str(ROOT.parent / "shared/fixtures/external/shopify/rest_order.json"))
 )
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 SLUG = "bench-shop"

@@ -1,4 +1,4 @@
-"""Third-party example payloads (see /work/shared/fixtures/external/README.md), fresh for each test."""
+"""Third-party example payloads (see shared/fixtures/external/README.md beside the repository), fresh for each test."""
 
 import copy
 import functools
