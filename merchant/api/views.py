@@ -1,8 +1,10 @@
 """REST API v1. Every view works inside the shop of the API key; another shop's ids are 404."""
 
+import datetime as dt
 import functools
 import json
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -105,7 +107,7 @@ def _time_param(request, name: str):
     parsed = parse_datetime(value)
     if parsed is None:
         raise exceptions.ValidationError({name: ["Use an ISO 8601 time, e.g. 2026-11-01T00:00:00Z."]})
-    return parsed if parsed.tzinfo else timezone.make_aware(parsed, timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def _customer_snapshot(data: dict, shop, external_id: str | None) -> CustomerSnapshot:
@@ -113,8 +115,8 @@ def _customer_snapshot(data: dict, shop, external_id: str | None) -> CustomerSna
     if data.get("phone"):
         try:
             phone_check_usable(data["phone"], region=region)
-        except Exception as error:
-            raise exceptions.ValidationError({"phone": list(getattr(error, "messages", [str(error)]))}) from None
+        except DjangoValidationError as error:
+            raise exceptions.ValidationError({"phone": error.messages}) from None
     consents = {name: data.get(f"{name}_marketing_consent") or {} for name in ("email", "sms")}
     return CustomerSnapshot(
         external_id=external_id or None,

@@ -164,17 +164,27 @@ def order_details_update(
     order.save()
     meaningful = [name for name in changed if name != "platform_updated_at"] + (["lines"] if lines_changed else [])
     if meaningful:
-        _order_event_write(
+        _order_note_write(
             order=order,
-            type=EventType.NOTE,
-            from_status=order.status,
-            to_status=order.status,
-            outcome=Outcome.APPLIED,
             actor=actor,
             occurred_at=fields.get("platform_updated_at") or timezone.now(),
             details={"updated": ", ".join(meaningful)},
         )
     return order
+
+
+def _order_note_write(*, order: Order, actor: Actor, occurred_at: dt.datetime, details: dict[str, Any]) -> OrderEvent:
+    """A timeline line that records something without changing where the order stands."""
+    return _order_event_write(
+        order=order,
+        type=EventType.NOTE,
+        from_status=order.status,
+        to_status=order.status,
+        outcome=Outcome.APPLIED,
+        actor=actor,
+        occurred_at=occurred_at,
+        details=details,
+    )
 
 
 def _order_lines_create(order: Order, lines: list[LineInput]) -> None:
@@ -529,13 +539,4 @@ def order_note_add(*, order: Order, actor: Actor, text: str) -> OrderEvent:
     text = (text or "").strip()
     if not text:
         raise ValidationError({"text": "A note cannot be empty."})
-    return _order_event_write(
-        order=order,
-        type=EventType.NOTE,
-        from_status=order.status,
-        to_status=order.status,
-        outcome=Outcome.APPLIED,
-        actor=actor,
-        occurred_at=timezone.now(),
-        details={"text": text},
-    )
+    return _order_note_write(order=order, actor=actor, occurred_at=timezone.now(), details={"text": text})

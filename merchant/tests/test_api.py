@@ -249,6 +249,8 @@ class TestOrders:
         response = api.get("orders", status="lost")
         assert (response.status_code, list(error_of(response)["fields"])) == (422, ["status"])
         assert api.get("orders", placed_after="soon").status_code == 422
+        # a time without zone is read as UTC
+        assert api.get("orders", placed_after="2026-11-01T00:00:00").json()["count"] == 1
 
 
 class TestOrderEvents:
