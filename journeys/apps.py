@@ -6,3 +6,11 @@ class JourneysConfig(AppConfig):
 
     name = "journeys"
     verbose_name = "Journeys"
+
+    def ready(self) -> None:
+        from journeys.services.planning import order_event_plan
+        from journeys.services.rules import care_rules_default_create
+        from merchant import order_listeners, shop_listeners
+
+        order_listeners.register_in_transaction(order_event_plan)
+        shop_listeners.register_on_created(care_rules_default_create)

@@ -1,1 +1,310 @@
-# Models arrive with the journeys issue; the app is installed so migrations and admin have a home.
+"""Order-care rules, their message templates, coupons, and the outbox every message goes through.
+
+`Message` is the queue (DESIGN.md §3): one row per intended send, planned in the same
+transaction as the order change that caused it, claimed in batches by the dispatcher. Its
+status moves only along `Message.TRANSITIONS`, through `journeys.services`.
+"""
+
+import datetime as dt
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
+
+from merchant.models import LANGUAGE_CHOICES, MONEY, BaseModel, Customer, Merchant, Order, Tag
+
+
+class Channel(models.TextChoices):
+    SMS = "sms", _("SMS")
+    EMAIL = "email", _("Email")
+
+
+class MessageClass(models.TextChoices):
+    # Transactional: order care the customer expects; no marketing consent needed, STOP honoured.
+    TRANSACTIONAL = "transactional", _("Transactional")
+    # Marketing: needs recorded consent for the channel and keeps to the send window.
+    MARKETING = "marketing", _("Marketing")
+
+
+class CouponPool(BaseModel):
+    """Single-use codes a rule hands out, one per message sent."""
+
+    shop = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="coupon_pools")
+    name = models.CharField(max_length=100)
+    description = models.CharField(max_length=200, blank=True, help_text=_("What the code gives, e.g. 10% off."))
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [models.UniqueConstraint(fields=["shop", "name"], name="journeys_couponpool_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Coupon(models.Model):
+    pool = models.ForeignKey(CouponPool, on_delete=models.CASCADE, related_name="coupons")
+    code = models.CharField(max_length=64)
+    message = models.OneToOneField(
+        "journeys.Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="coupon"
+    )
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["pool", "code"], name="journeys_coupon_unique_code")]
+        indexes = [
+            # "The next free code of this pool" is an index lookup.
+            models.Index(fields=["pool", "id"], condition=Q(message__isnull=True), name="journeys_coupon_free_idx")
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class CareRule(BaseModel):
+    """When a trigger fires for an order, who gets which message, when and how."""
+
+    class DelayUnit(models.TextChoices):
+        MINUTES = "minutes", _("minutes")
+        HOURS = "hours", _("hours")
+        DAYS = "days", _("days")
+
+    class CustomerKind(models.TextChoices):
+        ANY = "any", _("Any customer")
+        FIRST_ORDER = "first_order", _("First order only")
+        REPEAT = "repeat", _("Repeat customers only")
+
+    shop = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="care_rules")
+    name = models.CharField(max_length=100)
+    trigger = models.CharField(max_length=40, help_text=_("What starts the rule; see the list of triggers."))
+    is_active = models.BooleanField(default=False, help_text=_("Only active rules plan messages."))
+    delay_amount = models.PositiveIntegerField(default=0)
+    delay_unit = models.CharField(max_length=10, choices=DelayUnit.choices, default=DelayUnit.MINUTES)
+    # Conditions: all that are set must hold when the message is planned.
+    min_order_total = models.DecimalField(null=True, blank=True, **MONEY)
+    max_order_total = models.DecimalField(null=True, blank=True, **MONEY)
+    customer_countries = CountryField(multiple=True, blank=True, help_text=_("Empty: customers anywhere."))
+    product_categories = models.JSONField(
+        default=list, blank=True, help_text=_("The order holds a product of one of these categories. Empty: any.")
+    )
+    customer_tags = models.ManyToManyField(
+        Tag, blank=True, related_name="care_rules", help_text=_("The customer has one of these tags. Empty: any.")
+    )
+    customer_kind = models.CharField(max_length=12, choices=CustomerKind.choices, default=CustomerKind.ANY)
+    # How.
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.SMS)
+    fallback_channel = models.CharField(
+        max_length=10, choices=Channel.choices, blank=True, help_text=_("Used when the first channel is impossible.")
+    )
+    message_class = models.CharField(max_length=15, choices=MessageClass.choices, default=MessageClass.TRANSACTIONAL)
+    window_start = models.TimeField(default=dt.time(9, 0), help_text=_("Earliest local time of the customer."))
+    window_end = models.TimeField(default=dt.time(20, 0), help_text=_("Latest local time of the customer."))
+    send_any_hour = models.BooleanField(
+        default=False, help_text=_("Transactional rules only: send at once, day or night.")
+    )
+    expire_after_hours = models.PositiveIntegerField(
+        default=72,
+        validators=[MinValueValidator(1), MaxValueValidator(24 * 365)],
+        help_text=_("A message not sent this long after it became due is dropped as too late."),
+    )
+    coupon_pool = models.ForeignKey(
+        CouponPool, on_delete=models.PROTECT, null=True, blank=True, related_name="rules"
+    )
+
+    class Meta:
+        ordering = ["shop__name", "trigger", "name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["shop", "name"], name="journeys_carerule_unique_name"),
+            models.CheckConstraint(
+                condition=~Q(channel=models.F("fallback_channel")), name="journeys_carerule_fallback_differs"
+            ),
+            models.CheckConstraint(
+                condition=Q(min_order_total__isnull=True)
+                | Q(max_order_total__isnull=True)
+                | Q(min_order_total__lte=models.F("max_order_total")),
+                name="journeys_carerule_total_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(send_any_hour=False) | Q(message_class="transactional"),
+                name="journeys_carerule_any_hour_transactional",
+            ),
+        ]
+        indexes = [models.Index(fields=["shop", "trigger"], condition=Q(is_active=True), name="journeys_rule_active_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def delay(self) -> dt.timedelta:
+        return dt.timedelta(**{self.delay_unit: self.delay_amount})
+
+    @property
+    def channels(self) -> list[str]:
+        return [self.channel, *([self.fallback_channel] if self.fallback_channel else [])]
+
+
+class MessageTemplate(BaseModel):
+    """The words of one rule on one channel in one language (Django template syntax)."""
+
+    rule = models.ForeignKey(CareRule, on_delete=models.CASCADE, related_name="templates")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    language = models.CharField(max_length=10, choices=LANGUAGE_CHOICES)
+    subject = models.CharField(max_length=200, blank=True, help_text=_("Email only."))
+    body = models.TextField(help_text=_("The SMS, or the plain-text part of the email."))
+    html_body = models.TextField(blank=True, help_text=_("Email only. Empty: made from the text."))
+
+    class Meta:
+        ordering = ["rule", "channel", "language", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rule", "channel", "language"], name="journeys_messagetemplate_unique_variant"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule} · {self.get_channel_display()} · {self.get_language_display()}"
+
+
+class Message(models.Model):
+    """The outbox: one row per intended send, and afterwards the record of what was sent."""
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", _("Scheduled")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+        SUPPRESSED = "suppressed", _("Suppressed")
+        EXPIRED = "expired", _("Expired")
+        UNKNOWN = "unknown", _("Unknown (may have been sent)")
+
+    class Reason(models.TextChoices):
+        OPTED_OUT = "opted_out", _("Customer opted out")
+        NO_CONSENT = "no_consent", _("No marketing consent")
+        BUDGET = "budget", _("Contact budget used up")
+        INVALID_ADDRESS = "invalid_address", _("No usable address")
+        ORDER_CHANGED = "order_changed", _("Order changed")
+        HELD = "held", _("Held")
+        EXPIRED_WINDOW = "expired_window", _("Too late to send")
+        DUPLICATE = "duplicate", _("Duplicate")
+        RULE_DISABLED = "rule_disabled", _("Rule turned off")
+        NO_COUPON = "no_coupon", _("No coupon code left")
+
+    S = Status
+    # Forward only. A leased row goes back to scheduled for a retry or a closed window; a
+    # provider callback never moves a delivered message back to sent.
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        S.SCHEDULED: frozenset({S.SENDING, S.CANCELLED, S.SUPPRESSED, S.EXPIRED}),
+        S.SENDING: frozenset({S.SENT, S.SCHEDULED, S.FAILED, S.SUPPRESSED, S.EXPIRED, S.UNKNOWN, S.CANCELLED}),
+        S.SENT: frozenset({S.DELIVERED, S.FAILED}),
+        S.UNKNOWN: frozenset({S.SENT, S.DELIVERED, S.FAILED}),
+        S.DELIVERED: frozenset(),
+        S.FAILED: frozenset(),
+        S.CANCELLED: frozenset(),
+        S.SUPPRESSED: frozenset(),
+        S.EXPIRED: frozenset(),
+    }
+    OPEN: frozenset[str] = frozenset({S.SCHEDULED, S.SENDING})
+    del S
+
+    shop = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="messages")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, null=True, blank=True, related_name="messages")
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, null=True, blank=True, related_name="messages")
+    rule = models.ForeignKey(CareRule, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages")
+    trigger = models.CharField(max_length=40)
+    # What makes this send unique within its rule and order: "0", a shipment, a refund event.
+    step = models.CharField(max_length=40, default="0")
+    idem_key = models.CharField(max_length=200, unique=True)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    fallback_channel = models.CharField(max_length=10, choices=Channel.choices, blank=True)
+    address = models.CharField(max_length=254, blank=True, help_text=_("Phone or email it was sent to."))
+    language = models.CharField(max_length=10, choices=LANGUAGE_CHOICES)
+    time_zone = models.CharField(max_length=64)
+    message_class = models.CharField(max_length=15, choices=MessageClass.choices)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.SCHEDULED)
+    reason = models.CharField(max_length=20, choices=Reason.choices, blank=True)
+    anchor_at = models.DateTimeField(help_text=_("The moment the trigger refers to, e.g. when the order was delivered."))
+    not_before = models.DateTimeField(help_text=_("Business time: the anchor plus the rule's delay."))
+    send_at = models.DateTimeField(help_text=_("Next attempt, with the send window applied (UTC)."))
+    expires_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    max_attempts = models.PositiveSmallIntegerField(default=5)
+    lease_owner = models.CharField(max_length=100, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    provider = models.CharField(max_length=40, blank=True)
+    provider_message_id = models.CharField(max_length=100, blank=True)
+    error_code = models.CharField(max_length=40, blank=True)
+    error = models.TextField(blank=True)
+    explanation = models.TextField(blank=True, help_text=_("Why it was planned for this time, or why not sent."))
+    subject = models.CharField(max_length=200, blank=True)
+    body = models.TextField(blank=True, help_text=_("Exactly what was sent."))
+    html_body = models.TextField(blank=True)
+    segments = models.PositiveSmallIntegerField(null=True, blank=True)
+    coupon_code = models.CharField(max_length=64, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    clicked_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True, help_text=_("When it stopped being open."))
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-send_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    status__in=[
+                        "scheduled",
+                        "sending",
+                        "sent",
+                        "delivered",
+                        "failed",
+                        "cancelled",
+                        "suppressed",
+                        "expired",
+                        "unknown",
+                    ]
+                ),
+                name="journeys_message_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="sending") | Q(lease_until__isnull=False), name="journeys_message_sending_leased"
+            ),
+        ]
+        indexes = [
+            # What is due: an index range scan over scheduled rows of one channel, oldest first.
+            models.Index(fields=["channel", "send_at"], condition=Q(status="scheduled"), name="journeys_msg_due_idx"),
+            # The reaper: leases that ran out.
+            models.Index(fields=["lease_until"], condition=Q(status="sending"), name="journeys_msg_lease_idx"),
+            # The planner cancels an order's open messages.
+            models.Index(fields=["order"], condition=Q(status="scheduled"), name="journeys_msg_order_open_idx"),
+            models.Index(fields=["order", "send_at"], name="journeys_msg_order_idx"),
+            models.Index(fields=["customer", "send_at"], name="journeys_msg_customer_idx"),
+            models.Index(fields=["shop", "status", "send_at"], name="journeys_msg_shop_status_idx"),
+            models.Index(fields=["rule", "send_at"], name="journeys_msg_rule_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.trigger} → {self.get_channel_display()} ({self.get_status_display()})"
+
+
+class ProviderBucket(models.Model):
+    """A token bucket per provider account, shared by every dispatcher through the database."""
+
+    key = models.CharField(max_length=100, primary_key=True)
+    rate_per_second = models.FloatField()
+    burst = models.PositiveIntegerField()
+    tokens = models.FloatField()
+    refilled_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.rate_per_second}/s)"

@@ -279,6 +279,8 @@ class Order(BaseModel):
         indexes = [
             models.Index(fields=["shop", "status"], name="merchant_order_status_idx"),
             models.Index(fields=["shop", "-placed_at"], name="merchant_order_placed_idx"),
+            # The late-shipment scan: paid orders of a shop whose ship-by time has passed.
+            models.Index(fields=["shop", "status", "ship_by"], name="merchant_order_ship_by_idx"),
         ]
 
     def __str__(self) -> str:
@@ -342,6 +344,10 @@ class Shipment(BaseModel):
 
     class Meta:
         ordering = ["shipped_at", "id"]
+        indexes = [
+            # The stuck-parcel scan: parcels on their way whose carrier went quiet.
+            models.Index(fields=["status", "last_carrier_event_at"], name="merchant_shipment_quiet_idx"),
+        ]
 
     def __str__(self) -> str:
         return " ".join(part for part in (self.carrier, self.tracking_number) if part) or f"Shipment {self.pk}"

@@ -240,6 +240,26 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
 
+# --- Messages (journeys) --------------------------------------------------------------------
+# Providers per channel: console (logs and records as sent; the development default for SMS),
+# django (email through EMAIL_BACKEND), twilio (SMS over Twilio's REST API, see TWILIO_*).
+JOURNEYS_SMS_PROVIDER = env_str("JOURNEYS_SMS_PROVIDER", "console")
+JOURNEYS_EMAIL_PROVIDER = env_str("JOURNEYS_EMAIL_PROVIDER", "django")
+# Embedded mode: a django-q2 schedule drains the outbox every minute. Turn it off when separate
+# `manage.py dispatch` processes run (scale-out).
+JOURNEYS_EMBEDDED_DISPATCH = env_bool("JOURNEYS_EMBEDDED_DISPATCH", True)
+JOURNEYS_DISPATCH_BATCH = env_int("JOURNEYS_DISPATCH_BATCH", 100)
+# Lease and due times use the database clock so dispatchers on several machines agree.
+JOURNEYS_CLOCK = env_str("JOURNEYS_CLOCK", "database")
+TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
+TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN")
+TWILIO_FROM_NUMBER = env_str("TWILIO_FROM_NUMBER")
+TWILIO_MESSAGING_SERVICE_SID = env_str("TWILIO_MESSAGING_SERVICE_SID")
+TWILIO_BASE_URL = env_str("TWILIO_BASE_URL", "https://api.twilio.com")
+TWILIO_STATUS_CALLBACK_URL = env_str("TWILIO_STATUS_CALLBACK_URL")
+TWILIO_RATE_PER_SECOND = float(env_str("TWILIO_RATE_PER_SECOND", "0") or 0)
+TWILIO_CONCURRENCY = env_int("TWILIO_CONCURRENCY", 16)
+
 # Bodies of API calls and webhooks are limited to 1 MB (BodySizeLimitMiddleware answers 413).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 

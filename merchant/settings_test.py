@@ -19,3 +19,6 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Tests travel in time with time-machine, which moves this process's clock, not the database's.
+# One test checks the database clock explicitly (journeys/tests/test_dispatch.py).
+JOURNEYS_CLOCK = "process"

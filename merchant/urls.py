@@ -19,6 +19,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("health", health, name="health"),
     path("api/", include("merchant.api.urls")),
+    path("api/", include("journeys.api.urls")),
     path("webhooks/shopify/<slug:shop_slug>", webhook_views.shopify_webhook, name="webhook-shopify"),
     path("webhooks/woocommerce/<slug:shop_slug>", webhook_views.woocommerce_webhook, name="webhook-woocommerce"),
 ]

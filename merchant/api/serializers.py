@@ -92,6 +92,9 @@ class OrderInputSerializer(serializers.Serializer):
     discount_total = serializers.DecimalField(required=False, **MONEY)
     total = serializers.DecimalField(required=False, help_text="Default: lines + shipping + tax − discount.", **MONEY)
     language = serializers.ChoiceField(choices=LANGUAGES, required=False, allow_blank=True)
+    ship_by = serializers.DateTimeField(
+        required=False, help_text="When the order is promised to ship; a late-shipment apology can follow it."
+    )
 
 
 EVENT_TYPES = ("paid", "shipped", "out_for_delivery", "delivered", "cancelled", "refunded")
@@ -210,6 +213,7 @@ class OrderSummarySerializer(serializers.ModelSerializer):
             "total",
             "refunded_total",
             "placed_at",
+            "ship_by",
             "paid_at",
             "shipped_at",
             "delivered_at",

@@ -293,6 +293,7 @@ class OrderApi(APIView):
                 "total", subtotal + amounts["shipping_total"] + amounts["tax_total"] - amounts["discount_total"]
             ),
             language=data.get("language", ""),
+            ship_by=data.get("ship_by"),
             **amounts,
         )
         synced = order_sync(shop=shop, snapshot=snapshot, actor=_actor(request), source_platform="api")

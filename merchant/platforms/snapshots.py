@@ -78,6 +78,7 @@ class OrderSnapshot:
     discount_total: Decimal = Decimal("0")
     language: str = ""
     paid_at: dt.datetime | None = None  # set when the platform says the order is paid
+    ship_by: dt.datetime | None = None  # the promised dispatch time, when the platform knows one
     cancelled_at: dt.datetime | None = None
     cancel_reason: str = ""
     # "none", "partial" or "full": how much of the order the platform says has shipped.

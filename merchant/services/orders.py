@@ -9,7 +9,7 @@ an order backwards: they are written to the timeline as ignored.
 
 import datetime as dt
 import enum
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -267,11 +267,13 @@ def _order_transition(
     if_not_allowed: IfNotAllowed,
     details: dict[str, Any] | None = None,
     changes: dict[str, Any] | None = None,
+    on_applied: Callable[[Order, OrderEvent], None] | None = None,
 ) -> tuple[Order, OrderEvent]:
     """Move `order` to `to`, or record why not. Must run inside a transaction.
 
     `changes` are further fields set with the status (e.g. refunded_total); they are applied only
-    when the transition is.
+    when the transition is. `on_applied` writes the rows that come with the move (a parcel) before
+    the listeners hear of it, so planned messages can refer to them.
     """
     occurred_at = occurred_at or timezone.now()
     locked = _order_lock(order)
@@ -308,6 +310,8 @@ def _order_transition(
         details=details,
     )
     if outcome == Outcome.APPLIED:
+        if on_applied is not None:
+            on_applied(locked, event)
         order_listeners.notify(locked, event)
     return locked, event
 
@@ -352,16 +356,8 @@ def order_mark_shipped(
     """
     occurred_at = occurred_at or timezone.now()
     details = {"carrier": carrier, "tracking_number": tracking_number, "tracking_url": tracking_url}
-    order, event = _order_transition(
-        order,
-        to=Status.PARTIALLY_SHIPPED if partial else Status.SHIPPED,
-        event_type=EventType.PARTIALLY_SHIPPED if partial else EventType.SHIPPED,
-        actor=actor,
-        occurred_at=occurred_at,
-        if_not_allowed=if_not_allowed,
-        details=details,
-    )
-    if event.outcome == Outcome.APPLIED:
+
+    def shipment_create(order: Order, event: OrderEvent) -> None:
         shipment = Shipment(
             order=order,
             external_id=shipment_external_id,
@@ -377,6 +373,17 @@ def order_mark_shipped(
         shipment.save()
         event.details = {**details, "shipment_id": shipment.pk}
         event.save(update_fields=["details"])
+
+    order, _event = _order_transition(
+        order,
+        to=Status.PARTIALLY_SHIPPED if partial else Status.SHIPPED,
+        event_type=EventType.PARTIALLY_SHIPPED if partial else EventType.SHIPPED,
+        actor=actor,
+        occurred_at=occurred_at,
+        if_not_allowed=if_not_allowed,
+        details=details,
+        on_applied=shipment_create,
+    )
     return order
 
 

@@ -9,12 +9,14 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django_countries import countries
 
+from merchant import shop_listeners
 from merchant.models import Membership, Merchant
 from merchant.services.field_updates import row_update
 
 User = get_user_model()
 
 
+@transaction.atomic
 def merchant_create(
     *,
     name: str,
@@ -27,7 +29,9 @@ def merchant_create(
     contact_phone: str = "",
     sender_name: str = "",
 ) -> Merchant:
-    """Create a shop. Raises ValidationError naming each bad field; nothing is saved then."""
+    """Create a shop with what other apps set up for it (default care rules).
+
+    Raises ValidationError naming each bad field; nothing is saved then."""
     if (country or "").upper() not in countries:
         raise ValidationError({"country": f"“{country}” is not an ISO 3166 country code such as US, DE or KR."})
     shop = Merchant(
@@ -44,6 +48,7 @@ def merchant_create(
     )
     shop.full_clean()
     shop.save()
+    shop_listeners.notify_created(shop)
     return shop
 
 

@@ -142,6 +142,9 @@ class TestSyncSchedules:
         second = run("sync_schedules")
         assert "UNCHANGED=merchant.task_results_prune" in second
         assert sorted(Schedule.objects.values_list("name", "func")) == [
+            ("journeys.dispatch", "journeys.tasks.dispatch_due_task"),
+            ("journeys.messages_reap", "journeys.tasks.messages_reap_task"),
+            ("journeys.time_triggers_scan", "journeys.tasks.time_triggers_scan_task"),
             ("merchant.idempotency_records_prune", "merchant.tasks.idempotency_records_prune_task"),
             ("merchant.inbound_events_drain", "merchant.tasks.inbound_events_drain_task"),
             ("merchant.task_results_prune", "merchant.tasks.task_results_prune_task"),

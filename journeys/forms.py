@@ -1,0 +1,133 @@
+"""Admin forms of journeys.
+
+They check the shape of what was typed and run the same checks the services run before saving,
+so a problem shows on the field it concerns and nothing is saved.
+"""
+
+import copy
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from journeys.models import CareRule, CouponPool, MessageTemplate
+from journeys.services.coupons import coupon_codes_parse
+from journeys.services.rules import _rule_check, message_template_check
+from journeys.triggers import trigger_choices
+
+
+def add_service_errors(form: forms.BaseForm, error: ValidationError) -> None:
+    """Show a service's ValidationError on the fields it names; errors of fields not on the form go on top."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for field, errors in error.error_dict.items():
+        if field in form.fields:
+            form.add_error(field, errors)
+        else:
+            form.add_error(None, [f"{field.replace('_', ' ').capitalize()}: {message}" for e in errors for message in e])
+
+
+class CommaSeparatedListField(forms.CharField):
+    """A list of short words typed as "a, b, c"; kept in order, without blanks or repeats."""
+
+    def prepare_value(self, value):
+        if isinstance(value, list | tuple):
+            return ", ".join(str(item) for item in value)
+        return value
+
+    def to_python(self, value):
+        if isinstance(value, list | tuple):
+            return list(value)
+        items = (item.strip() for item in (value or "").split(","))
+        return list(dict.fromkeys(item for item in items if item))
+
+
+class CareRuleForm(forms.ModelForm):
+    trigger = forms.ChoiceField(choices=trigger_choices, help_text=_("What starts the rule."))
+    product_categories = CommaSeparatedListField(
+        required=False,
+        label=_("Product categories"),
+        help_text=_("Comma-separated, e.g. “shoes, socks”: the order holds a product of one of them. Empty: any."),
+    )
+
+    class Meta:
+        model = CareRule
+        fields = "__all__"
+
+    def clean(self):
+        cleaned = super().clean()
+        shop = cleaned.get("shop") or (self.instance.shop if self.instance.shop_id else None)
+        if shop is None:
+            return cleaned
+        name = cleaned.get("name")
+        if name and CareRule.objects.filter(shop=shop, name=name).exclude(pk=self.instance.pk).exists():
+            self.add_error("name", _("This shop has a rule of this name already."))
+        tags = cleaned.get("customer_tags")
+        if tags is not None and any(tag.shop_id != shop.pk for tag in tags):
+            self.add_error("customer_tags", _("Pick tags of this rule's shop."))
+        low, high = cleaned.get("min_order_total"), cleaned.get("max_order_total")
+        if low is not None and high is not None and low > high:
+            self.add_error("max_order_total", _("The highest total must not be below the lowest."))
+        # The service's own checks, on what the rule would become; the saved rule is untouched.
+        candidate = copy.copy(self.instance)
+        candidate.shop = shop
+        for field in CareRule._meta.concrete_fields:
+            if field.name in cleaned and field.name != "shop":
+                setattr(candidate, field.name, cleaned[field.name])
+        try:
+            _rule_check(candidate)
+        except ValidationError as error:
+            add_service_errors(self, error)
+        return cleaned
+
+
+class MessageTemplateForm(forms.ModelForm):
+    class Meta:
+        model = MessageTemplate
+        fields = ("channel", "language", "subject", "body", "html_body")
+        widgets = {
+            "body": forms.Textarea(attrs={"rows": 5, "cols": 90, "class": "vLargeTextField template-source"}),
+            "html_body": forms.Textarea(attrs={"rows": 6, "cols": 90, "class": "vLargeTextField template-source"}),
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        candidate = MessageTemplate(
+            channel=cleaned.get("channel") or "",
+            language=cleaned.get("language") or "",
+            subject=cleaned.get("subject") or "",
+            body=cleaned.get("body") or "",
+            html_body=cleaned.get("html_body") or "",
+        )
+        try:
+            message_template_check(candidate)
+        except ValidationError as error:
+            add_service_errors(self, error)
+        return cleaned
+
+
+class CouponPoolForm(forms.ModelForm):
+    add_codes = forms.CharField(
+        required=False,
+        strip=False,
+        label=_("Add codes"),
+        widget=forms.Textarea(attrs={"rows": 8, "cols": 40, "placeholder": "WELCOME-7F3KQ9\nWELCOME-K2M8XD"}),
+        help_text=_("One code per line. Codes the pool has already are reported and skipped."),
+    )
+
+    class Meta:
+        model = CouponPool
+        fields = ("shop", "name", "description")
+
+    def clean_add_codes(self) -> list[str]:
+        return coupon_codes_parse(self.cleaned_data.get("add_codes") or "")
+
+    def clean(self):
+        cleaned = super().clean()
+        shop = cleaned.get("shop") or (self.instance.shop if self.instance.shop_id else None)
+        name = cleaned.get("name")
+        if shop and name and CouponPool.objects.filter(shop=shop, name=name).exclude(pk=self.instance.pk).exists():
+            self.add_error("name", _("This shop has a coupon pool of this name already."))
+        return cleaned
+

@@ -1,0 +1,69 @@
+"""What every message provider offers the dispatcher: send, classify errors, rate limit.
+
+A provider turns an `Envelope` (what to send, to whom) into a `SendResult` and never raises
+for a failure it can classify: the dispatcher decides from `SendResult.outcome` whether the
+message is sent, retried later with backoff, or given up for good.
+"""
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Outcome(enum.StrEnum):
+    SENT = "sent"  # accepted by the provider
+    RETRY = "retry"  # transient: timeout, 429, 5xx; try again later
+    PERMANENT = "permanent"  # will never work as it is: never retried
+    INVALID_ADDRESS = "invalid_address"  # permanent, and the address should be flagged
+    OPTED_OUT = "opted_out"  # the recipient told the provider to stop: suppress and record it
+
+
+@dataclass(frozen=True)
+class Envelope:
+    message_id: int
+    channel: str
+    to: str
+    body: str
+    subject: str = ""
+    html_body: str = ""
+    sender_name: str = ""
+    reply_to: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    # Sent to providers that deduplicate requests, and as metadata to those that do not.
+    idempotency_key: str = ""
+
+
+@dataclass(frozen=True)
+class SendResult:
+    outcome: Outcome
+    provider_message_id: str = ""
+    error_code: str = ""
+    error: str = ""
+    retry_after: float | None = None  # seconds, from Retry-After
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    per_second: float
+    burst: int
+
+
+class Provider:
+    """Base class. Subclasses set `name` and implement `send`."""
+
+    name: str = ""
+    # True when resending after a crash cannot duplicate (the provider deduplicates on our key).
+    deduplicates: bool = False
+    rate_limit: RateLimit | None = None
+    # How many sends may be in flight at once from one dispatcher.
+    concurrency: int = 1
+
+    @property
+    def bucket_key(self) -> str:
+        """Identifies the provider account whose rate limit this provider shares."""
+        return self.name
+
+    def send(self, envelope: Envelope) -> SendResult:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release connections; called when a dispatcher stops."""

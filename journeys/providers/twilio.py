@@ -1,0 +1,215 @@
+"""SMS through Twilio Programmable Messaging (REST API 2010-04-01), over one shared urllib3 pool.
+
+`send` POSTs a form to `/2010-04-01/Accounts/{AccountSid}/Messages.json` with HTTP basic auth and
+classifies every answer into a `SendResult`; it never raises for an HTTP error, a connection
+error or a timeout. Twilio has no idempotency key, so a request that timed out may still have
+been accepted: the dispatcher knows from `deduplicates = False` that a resend can duplicate.
+
+The auth token is only ever put in the Authorization header; every error text is scrubbed of it
+(and of the encoded header value) before it leaves this module.
+"""
+
+import base64
+import email.utils
+import json
+import logging
+import math
+from datetime import UTC, datetime
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+import urllib3
+from urllib3.exceptions import HTTPError as Urllib3Error
+
+from journeys.providers.base import Envelope, Outcome, Provider, RateLimit, SendResult
+
+logger = logging.getLogger(__name__)
+
+API_PATH = "/2010-04-01/Accounts/{account_sid}/Messages.json"
+
+# Twilio error codes (https://www.twilio.com/docs/api/errors/<code>).
+CODE_INVALID_TO = "21211"  # Invalid 'To' Phone Number
+CODE_NOT_MOBILE = "21614"  # 'To' is not a valid mobile number
+CODE_UNSUBSCRIBED = "21610"  # recipient replied STOP
+CODE_TOO_MANY_REQUESTS = "20429"
+INVALID_ADDRESS_CODES = frozenset({CODE_INVALID_TO, CODE_NOT_MOBILE})
+OPTED_OUT_CODES = frozenset({CODE_UNSUBSCRIBED})
+
+MAX_ERROR_CHARS = 300
+
+
+class TwilioSmsProvider(Provider):
+    name = "twilio"
+    deduplicates = False  # Twilio offers no idempotency key
+
+    def __init__(
+        self,
+        *,
+        account_sid: str,
+        auth_token: str,
+        from_number: str = "",
+        messaging_service_sid: str = "",
+        base_url: str = "https://api.twilio.com",
+        status_callback_url: str = "",
+        rate_limit: RateLimit | None = None,
+        concurrency: int = 16,
+        timeout: float = 10.0,
+    ) -> None:
+        if not account_sid:
+            raise ValueError("account_sid is required")
+        if not auth_token:
+            raise ValueError("auth_token is required")
+        if bool(from_number) == bool(messaging_service_sid):
+            raise ValueError("give exactly one of from_number or messaging_service_sid")
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        if timeout <= 0:
+            raise ValueError("timeout must be positive")
+        scheme = urlsplit(base_url).scheme
+        if scheme not in ("http", "https") or not urlsplit(base_url).netloc:
+            raise ValueError("base_url must be an absolute http(s) URL")
+
+        self.account_sid = account_sid
+        self.from_number = from_number
+        self.messaging_service_sid = messaging_service_sid
+        self.base_url = base_url.rstrip("/")
+        self.status_callback_url = status_callback_url
+        self.rate_limit = rate_limit
+        self.concurrency = concurrency
+        self.timeout = timeout
+        self.url = self.base_url + API_PATH.format(account_sid=quote(account_sid, safe=""))
+
+        credentials = base64.b64encode(f"{account_sid}:{auth_token}".encode()).decode("ascii")
+        # Kept only to scrub error texts; never logged or returned.
+        self._secrets = (auth_token, credentials)
+        self._headers = {
+            "Authorization": f"Basic {credentials}",
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Accept": "application/json",
+            "User-Agent": "merchant-backoffice-journeys",
+        }
+        # One pool for every thread: thread-safe, keep-alive, at most `concurrency` sockets per host
+        # (a thread past that waits for a free one), no hidden retries: the dispatcher retries.
+        self._pool = urllib3.PoolManager(
+            maxsize=concurrency,
+            block=True,
+            retries=False,
+            timeout=urllib3.Timeout(connect=timeout, read=timeout),
+        )
+
+    def __repr__(self) -> str:
+        return f"<TwilioSmsProvider {self.bucket_key} {self.base_url}>"
+
+    @property
+    def bucket_key(self) -> str:
+        return f"twilio:{self.account_sid}:{self.from_number or self.messaging_service_sid}"
+
+    def form_fields(self, envelope: Envelope) -> dict[str, str]:
+        fields = {"To": envelope.to}
+        if self.from_number:
+            fields["From"] = self.from_number
+        else:
+            fields["MessagingServiceSid"] = self.messaging_service_sid
+        fields["Body"] = envelope.body
+        if self.status_callback_url:
+            fields["StatusCallback"] = _with_query(self.status_callback_url, message_id=str(envelope.message_id))
+        return fields
+
+    def send(self, envelope: Envelope) -> SendResult:
+        body = urlencode(self.form_fields(envelope)).encode()
+        try:
+            response = self._pool.request("POST", self.url, body=body, headers=self._headers)
+        except Urllib3Error as exc:  # connection refused/reset, timeouts, TLS, protocol errors
+            return SendResult(Outcome.RETRY, error=self._scrub(f"{type(exc).__name__}: {exc}"))
+        return self._classify(response.status, response.headers, response.data)
+
+    def close(self) -> None:
+        self._pool.clear()
+
+    def _classify(self, status: int, headers, data: bytes) -> SendResult:
+        payload = _json_object(data)
+        code = payload.get("code")
+        code = str(code) if code not in (None, "") else ""
+        message = payload.get("message")
+        if not isinstance(message, str) or not message:
+            text = data[:MAX_ERROR_CHARS].decode("utf-8", "replace").strip() if not payload else ""
+            message = f"HTTP {status}" + (f": {text}" if text else "")
+        error = self._scrub(message[:MAX_ERROR_CHARS])
+
+        if 200 <= status < 300:
+            sid = payload.get("sid")
+            if isinstance(sid, str) and sid:
+                return SendResult(Outcome.SENT, provider_message_id=sid)
+            # Accepted but unreadable: resending could duplicate, and callbacks still carry message_id.
+            logger.warning("Twilio answered HTTP %s without a message sid", status)
+            return SendResult(Outcome.SENT, error=f"HTTP {status} without a message sid")
+        if status == 429 or code == CODE_TOO_MANY_REQUESTS:
+            return SendResult(
+                Outcome.RETRY, error_code=code, error=error, retry_after=_retry_after(headers.get("Retry-After"))
+            )
+        if status >= 500:
+            return SendResult(Outcome.RETRY, error_code=code, error=error)
+        if code in OPTED_OUT_CODES:
+            return SendResult(Outcome.OPTED_OUT, error_code=code, error=error)
+        if code in INVALID_ADDRESS_CODES:
+            return SendResult(Outcome.INVALID_ADDRESS, error_code=code, error=error)
+        # Other 4xx (bad request, auth 20003, unknown account...) and anything unexpected (3xx).
+        return SendResult(Outcome.PERMANENT, error_code=code, error=error)
+
+    def _scrub(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+
+def _json_object(data: bytes) -> dict:
+    try:
+        payload = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    return payload if isinstance(payload, dict) else {}
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    if not math.isfinite(seconds):
+        return None
+    return max(0.0, seconds)
+
+
+def _with_query(url: str, **params: str) -> str:
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in params]
+    query.extend(params.items())
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def twilio_provider_from_settings() -> TwilioSmsProvider:
+    """The Twilio provider configured by the TWILIO_* Django settings."""
+    from django.conf import settings
+
+    rate = float(getattr(settings, "TWILIO_RATE_PER_SECOND", 0) or 0)
+    # Burst of one second's worth: Twilio queues what exceeds the sender's rate rather than refusing it.
+    rate_limit = RateLimit(per_second=rate, burst=max(1, math.ceil(rate))) if rate > 0 else None
+    return TwilioSmsProvider(
+        account_sid=getattr(settings, "TWILIO_ACCOUNT_SID", ""),
+        auth_token=getattr(settings, "TWILIO_AUTH_TOKEN", ""),
+        from_number=getattr(settings, "TWILIO_FROM_NUMBER", ""),
+        messaging_service_sid=getattr(settings, "TWILIO_MESSAGING_SERVICE_SID", ""),
+        base_url=getattr(settings, "TWILIO_BASE_URL", "https://api.twilio.com") or "https://api.twilio.com",
+        status_callback_url=getattr(settings, "TWILIO_STATUS_CALLBACK_URL", ""),
+        rate_limit=rate_limit,
+        concurrency=int(getattr(settings, "TWILIO_CONCURRENCY", 16) or 16),
+    )

@@ -1,0 +1,1 @@
+"""The only write path of journeys: planning, dispatching, rules and templates."""

@@ -1,0 +1,166 @@
+"""What a message says: its template variant and its context, built at send time from current data.
+
+A tracking number added after the message was planned still appears; what was sent is stored
+on the message, so the outbox shows exactly what the customer received.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from journeys.context import links_all
+from journeys.models import Channel, Message, MessageTemplate
+from journeys.rendering import html_from_text, template_render
+from journeys.sms_encoding import sms_length
+from merchant.models import Customer, Merchant, Order, OrderEvent, Shipment
+
+
+class NoTemplate(Exception):
+    """The rule has no words for this channel in any language."""
+
+
+@dataclass(frozen=True)
+class Content:
+    subject: str
+    body: str
+    html_body: str
+    segments: int | None
+    language: str
+
+
+def template_pick(templates: list[MessageTemplate], *, channel: str, languages: list[str]) -> MessageTemplate:
+    """The variant in the first available of `languages`, else any variant of the channel."""
+    variants = {template.language: template for template in templates if template.channel == channel}
+    for language in languages:
+        if language in variants:
+            return variants[language]
+    if variants:
+        return next(iter(variants.values()))
+    raise NoTemplate(f"No {Channel(channel).label} template in any language.")
+
+
+def _money(amount: Decimal | None, currency: str) -> str:
+    return f"{amount} {currency}" if amount is not None else ""
+
+
+def customer_context(customer: Customer | None) -> dict[str, Any]:
+    if customer is None:
+        return {}
+    return {
+        "first_name": customer.first_name,
+        "last_name": customer.last_name,
+        "full_name": customer.full_name,
+        "email": customer.email,
+        "phone": str(customer.phone or ""),
+    }
+
+
+def shop_context(shop: Merchant) -> dict[str, Any]:
+    return {
+        "name": shop.name,
+        "sender_name": shop.sender_name or shop.name,
+        "contact_email": shop.contact_email,
+        "contact_phone": str(shop.contact_phone or ""),
+    }
+
+
+def order_context(order: Order | None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    if order is None:
+        return {}, []
+    lines = list(order.lines.all())
+    return (
+        {
+            "number": order.number,
+            "total": order.total,
+            "currency": order.currency,
+            "total_display": _money(order.total, order.currency),
+            "status": order.get_status_display(),
+            "item_count": sum(line.quantity for line in lines),
+            "placed_at": order.placed_at,
+            "paid_at": order.paid_at,
+            "ship_by": order.ship_by,
+            "shipped_at": order.shipped_at,
+            "delivered_at": order.delivered_at,
+            "refunded_total": order.refunded_total,
+        },
+        [{"title": line.title, "quantity": line.quantity, "sku": line.sku, "total": line.total} for line in lines],
+    )
+
+
+def _step_id(step: str, prefix: str) -> int | None:
+    parts = step.split("-")
+    return int(parts[1]) if len(parts) > 1 and parts[0] == prefix and parts[1].isdigit() else None
+
+
+def message_shipment(message: Message) -> Shipment | None:
+    """The parcel the message is about: the one of its step, else the order's latest."""
+    if message.order is None:
+        return None
+    shipments = list(message.order.shipments.all())
+    wanted = _step_id(message.step, "shipment")
+    for shipment in shipments:
+        if shipment.pk == wanted:
+            return shipment
+    return shipments[-1] if shipments else None
+
+
+def refund_context(message: Message) -> dict[str, Any]:
+    if message.order is None:
+        return {}
+    event_id = _step_id(message.step, "event")
+    event = OrderEvent.objects.filter(pk=event_id, order_id=message.order_id).first() if event_id else None
+    amount = Decimal(event.details["amount"]) if event and event.details.get("amount") else message.order.refunded_total
+    currency = message.order.currency
+    return {"amount": amount, "currency": currency, "amount_display": _money(amount, currency)}
+
+
+def message_context(message: Message, *, coupon_code: str = "") -> dict[str, Any]:
+    """The documented template context (journeys.context.CONTEXT_SCHEMA) for one message, from current data."""
+    order, lines = order_context(message.order)
+    shipment = message_shipment(message)
+    shipment_values = (
+        {
+            "carrier": shipment.carrier,
+            "tracking_number": shipment.tracking_number,
+            "tracking_url": shipment.tracking_url,
+            "status": shipment.get_status_display(),
+            "last_update_at": shipment.last_carrier_event_at,
+        }
+        if shipment
+        else {}
+    )
+    return {
+        "customer": customer_context(message.customer),
+        "order": order,
+        "lines": lines,
+        "shop": shop_context(message.shop),
+        "shipment": shipment_values,
+        "tracking_url": shipment_values.get("tracking_url", ""),
+        "refund": refund_context(message) if message.trigger == "refund_processed" else {},
+        "coupon": coupon_code,
+        "links": {name: spec.make(message) for name, spec in links_all().items()},
+    }
+
+
+def content_render(template: MessageTemplate, context: dict[str, Any], *, time_zone: str) -> Content:
+    """Render one template variant in its language and the customer's time zone."""
+    language = template.language
+    body = template_render(template.body, context, language=language, time_zone=time_zone)
+    if template.channel == Channel.SMS:
+        return Content("", body, "", sms_length(body).segments, language)
+    subject = template_render(template.subject, context, language=language, time_zone=time_zone)
+    html_body = (
+        template_render(template.html_body, context, language=language, time_zone=time_zone, html=True)
+        if template.html_body
+        else html_from_text(body)
+    )
+    return Content(subject, body, html_body, None, language)
+
+
+def message_content(message: Message, *, coupon_code: str = "") -> Content:
+    """What `message` says now, in its language (or the shop's, or any the rule has)."""
+    templates = list(message.rule.templates.all()) if message.rule else []
+    template = template_pick(
+        templates, channel=message.channel, languages=[message.language, message.shop.default_language, "en"]
+    )
+    return content_render(template, message_context(message, coupon_code=coupon_code), time_zone=message.time_zone)

@@ -1,0 +1,534 @@
+"""The dispatcher: claims due outbox rows in batches, checks them again, sends, records the outcome.
+
+Guarantees:
+- A row is claimed by one dispatcher at a time: `FOR UPDATE SKIP LOCKED` on PostgreSQL (several
+  dispatchers cooperate), one `BEGIN IMMEDIATE` write on SQLite (run one dispatcher there).
+- No database transaction is open while a provider is called.
+- A claim is a lease. A dispatcher that dies leaves rows whose lease runs out; the reaper returns
+  them to the queue (or marks them `unknown` where a resend could duplicate a marketing message).
+- Order state, consent, address and the send window are checked again just before sending.
+- Transient failures are retried with exponential backoff and jitter (honouring Retry-After);
+  permanent ones never. Outcomes are recorded only while the lease is still ours.
+- Lease and due times come from the database clock, so dispatchers on several machines agree.
+"""
+
+import datetime as dt
+import logging
+import random
+import socket
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+
+from journeys.models import Coupon, Message, MessageClass
+from journeys.providers import provider_for_channel
+from journeys.providers.base import Envelope, Outcome, Provider, SendResult
+from journeys.send_windows import window_allows, window_next_allowed
+from journeys.services.buckets import bucket_give_back, bucket_take
+from journeys.services.content import NoTemplate, message_content
+from journeys.services.planning import channel_problem, local_moment, rule_window
+from journeys.triggers import trigger_get
+from merchant.models import Customer
+
+logger = logging.getLogger(__name__)
+Status = Message.Status
+Reason = Message.Reason
+
+LEASE = dt.timedelta(seconds=60)
+BACKOFF_BASE_SECONDS = 30
+BACKOFF_MAX_SECONDS = 3600
+
+
+# --- the clock ------------------------------------------------------------------------------------
+
+
+def clock_now() -> dt.datetime:
+    """Now, by the database's clock (JOURNEYS_CLOCK=database) or this process's (=process, for tests)."""
+    if getattr(settings, "JOURNEYS_CLOCK", "database") != "database":
+        return timezone.now()
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')")
+            return parse_datetime(cursor.fetchone()[0]).replace(tzinfo=dt.UTC)
+        cursor.execute("SELECT statement_timestamp()")
+        return cursor.fetchone()[0]
+
+
+def _db_time(value: dt.datetime) -> Any:
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+# --- claim and reap -------------------------------------------------------------------------------
+
+_CLAIM_POSTGRESQL = """
+WITH due AS (
+    SELECT id FROM journeys_message
+    WHERE status = 'scheduled' AND channel = %s AND send_at <= %s
+    ORDER BY send_at
+    LIMIT %s
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE journeys_message AS m
+SET status = 'sending', lease_owner = %s, lease_until = %s, attempts = m.attempts + 1, updated_at = %s
+FROM due WHERE m.id = due.id
+RETURNING m.id
+"""
+_CLAIM_SQLITE = """
+UPDATE journeys_message
+SET status = 'sending', lease_owner = %s, lease_until = %s, attempts = attempts + 1, updated_at = %s
+WHERE id IN (
+    SELECT id FROM journeys_message
+    WHERE status = 'scheduled' AND channel = %s AND send_at <= %s
+    ORDER BY send_at
+    LIMIT %s
+)
+RETURNING id
+"""
+
+
+def messages_claim(*, channel: str, limit: int, owner: str, now: dt.datetime, lease: dt.timedelta = LEASE) -> list[int]:
+    """Lease up to `limit` due messages of `channel` to `owner`, oldest due first. One short transaction."""
+    if limit <= 0:
+        return []
+    until, stamp, due = _db_time(now + lease), _db_time(now), _db_time(now)
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(_CLAIM_POSTGRESQL, [channel, due, limit, owner, until, stamp])
+        else:
+            cursor.execute(_CLAIM_SQLITE, [owner, until, stamp, channel, due, limit])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def messages_reap(*, now: dt.datetime | None = None, provider_deduplicates: Callable[[str], bool] | None = None) -> int:
+    """Return messages whose dispatcher's lease ran out.
+
+    Transactional messages go back to the queue (a repeated "your parcel shipped" is better than
+    none). Marketing messages become `unknown` unless their provider deduplicates: the provider
+    may already have them, and a repeated promotion is worse than a missing one.
+    """
+    now = now or clock_now()
+    deduplicates = provider_deduplicates or (lambda channel: provider_for_channel(channel).deduplicates)
+    reaped = 0
+    with transaction.atomic():
+        expired = Message.objects.select_for_update(skip_locked=True).filter(status=Status.SENDING, lease_until__lt=now)
+        rows = list(expired.values_list("pk", "channel", "message_class", "lease_owner"))
+        for pk, channel, message_class, owner in rows:
+            note = _("The lease of dispatcher %(owner)s ran out at %(when)s UTC.") % {
+                "owner": owner,
+                "when": f"{now:%Y-%m-%d %H:%M:%S}",
+            }
+            if message_class == MessageClass.TRANSACTIONAL or deduplicates(channel):
+                changes = {"status": Status.SCHEDULED, "send_at": now, "error": note + " " + _("Back in the queue.")}
+            else:
+                changes = {
+                    "status": Status.UNKNOWN,
+                    "finished_at": now,
+                    "error": note + " " + _("It may have been sent; not resent to avoid a duplicate."),
+                }
+            reaped += Message.objects.filter(pk=pk, status=Status.SENDING, lease_owner=owner).update(
+                lease_owner="", lease_until=None, updated_at=now, **changes
+            )
+    return reaped
+
+
+# --- deciding, just before sending ------------------------------------------------------------------
+
+
+@dataclass
+class Decision:
+    """What happens to one claimed message. `envelope` set: send it. Otherwise `changes` are final."""
+
+    message: Message
+    envelope: Envelope | None = None
+    changes: dict[str, Any] = field(default_factory=dict)
+    tally: str = ""
+
+
+def _finish(message: Message, status: str, reason: str, words: str, now: dt.datetime, tally: str) -> Decision:
+    explanation = f"{message.explanation} {words}".strip()
+    return Decision(
+        message,
+        changes={"status": status, "reason": reason, "explanation": explanation, "finished_at": now},
+        tally=tally,
+    )
+
+
+def _requeue(message: Message, send_at: dt.datetime, words: str, tally: str, **extra: Any) -> Decision:
+    # Not an attempt: the claim's count is given back.
+    return Decision(
+        message,
+        changes={
+            "status": Status.SCHEDULED,
+            "send_at": send_at,
+            "attempts": max(message.attempts - 1, 0),
+            "explanation": f"{message.explanation} {words}".strip(),
+            **extra,
+        },
+        tally=tally,
+    )
+
+
+def message_decide(message: Message, *, now: dt.datetime, provider: Provider) -> Decision:
+    """Check a claimed message against the world as it is now, and render it when it still goes out."""
+    if message.expires_at and now >= message.expires_at:
+        return _finish(message, Status.EXPIRED, Reason.EXPIRED_WINDOW, _("Expired before it could be sent."), now, "expired")
+    rule = message.rule
+    if rule is None or not rule.is_active:
+        return _finish(message, Status.SUPPRESSED, Reason.RULE_DISABLED, _("Not sent: the rule is off."), now, "suppressed")
+    spec = trigger_get(message.trigger)
+    order = message.order
+    if spec and order is not None and spec.fits_order_statuses is not None:
+        if order.status not in spec.fits_order_statuses:
+            words = _("Not sent: the order is %s now.") % order.get_status_display().lower()
+            return _finish(message, Status.SUPPRESSED, Reason.ORDER_CHANGED, words, now, "suppressed")
+    if spec and spec.still_applies and order is not None:
+        why_not = spec.still_applies(message)
+        if why_not:
+            return _finish(message, Status.SUPPRESSED, Reason.ORDER_CHANGED, _("Not sent: %s.") % why_not, now, "suppressed")
+    customer: Customer | None = message.customer
+    if customer is None:
+        return _finish(message, Status.SUPPRESSED, Reason.INVALID_ADDRESS, _("Not sent: no customer."), now, "suppressed")
+    problem = channel_problem(channel=message.channel, customer=customer, message_class=message.message_class)
+    if problem is not None:
+        fallback = message.fallback_channel
+        if fallback and not channel_problem(channel=fallback, customer=customer, message_class=message.message_class):
+            words = _("Switched to %(channel)s: %(why)s.") % {"channel": fallback, "why": problem[1]}
+            return _requeue(message, now, words, "fallback", channel=fallback, fallback_channel="")
+        return _finish(message, Status.SUPPRESSED, problem[0], _("Not sent: %s.") % problem[1], now, "suppressed")
+    window = rule_window(rule)
+    if not window_allows(window, now, message.time_zone):
+        send_at = window_next_allowed(window, now, message.time_zone)
+        words = _("The send window had closed; moved to %(when)s %(zone)s.") % {
+            "when": local_moment(send_at, message.time_zone),
+            "zone": message.time_zone,
+        }
+        return _requeue(message, send_at, words, "window")
+    coupon_code = ""
+    if rule.coupon_pool_id:
+        coupon_code = coupon_assign(message=message, now=now)
+        if not coupon_code:
+            words = _("Not sent: the coupon pool “%s” has no codes left.") % rule.coupon_pool
+            return _finish(message, Status.SUPPRESSED, Reason.NO_COUPON, words, now, "suppressed")
+    try:
+        content = message_content(message, coupon_code=coupon_code)
+    except NoTemplate as error:
+        return _finish(message, Status.FAILED, "", _("Not sent: %s") % error, now, "failed")
+    except Exception as error:  # a template that fails on this data must not stop the batch
+        logger.exception("Rendering message %s failed", message.pk)
+        return _finish(message, Status.FAILED, "", _("Not sent: the template failed: %s") % error, now, "failed")
+    address = str(customer.phone) if message.channel == "sms" else customer.email
+    envelope = Envelope(
+        message_id=message.pk,
+        channel=message.channel,
+        to=address,
+        body=content.body,
+        subject=content.subject,
+        html_body=content.html_body,
+        sender_name=message.shop.sender_name or message.shop.name,
+        reply_to=message.shop.contact_email,
+        idempotency_key=message.idem_key,
+    )
+    changes = {
+        "address": address,
+        "subject": content.subject,
+        "body": content.body,
+        "html_body": content.html_body,
+        "segments": content.segments,
+        "coupon_code": coupon_code,
+        "provider": provider.name,
+    }
+    return Decision(message, envelope=envelope, changes=changes)
+
+
+def coupon_assign(*, message: Message, now: dt.datetime) -> str:
+    """The message's coupon code: the one it already holds (a retry), else the pool's next free one."""
+    held = Coupon.objects.filter(message=message).values_list("code", flat=True).first()
+    if held:
+        return held
+    with transaction.atomic():
+        free = (
+            Coupon.objects.select_for_update(skip_locked=True)
+            .filter(pool_id=message.rule.coupon_pool_id, message__isnull=True)
+            .order_by("id")
+            .first()
+        )
+        if free is None:
+            return ""
+        free.message, free.assigned_at = message, now
+        free.save(update_fields=["message", "assigned_at"])
+        return free.code
+
+
+# --- outcomes ---------------------------------------------------------------------------------------
+
+
+def backoff_seconds(attempts: int, retry_after: float | None = None) -> float:
+    """Exponential backoff with jitter: about 30 s, 1 min, 2 min ... capped at an hour; Retry-After wins if longer."""
+    base = min(BACKOFF_MAX_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0))
+    jittered = base / 2 + random.uniform(0, base / 2)  # noqa: S311 - spreading retries, not security
+    return max(jittered, retry_after or 0)
+
+
+def result_changes(message: Message, result: SendResult, *, now: dt.datetime) -> tuple[dict[str, Any], str]:
+    """Field changes for a provider's answer, and the tally name."""
+    common = {"provider_message_id": result.provider_message_id, "error_code": result.error_code, "error": result.error}
+    if result.outcome == Outcome.SENT:
+        return {**common, "status": Status.SENT, "sent_at": now, "finished_at": None}, "sent"
+    if result.outcome == Outcome.RETRY:
+        if message.attempts >= message.max_attempts:
+            words = _("Gave up after %d attempts.") % message.attempts
+            return {**common, "status": Status.FAILED, "finished_at": now, "explanation": _join(message, words)}, "failed"
+        send_at = now + dt.timedelta(seconds=backoff_seconds(message.attempts, result.retry_after))
+        if message.rule is not None:
+            send_at = window_next_allowed(rule_window(message.rule), send_at, message.time_zone)
+        if message.expires_at and send_at >= message.expires_at:
+            words = _("Expired while retrying.")
+            return {
+                **common,
+                "status": Status.EXPIRED,
+                "reason": Reason.EXPIRED_WINDOW,
+                "finished_at": now,
+                "explanation": _join(message, words),
+            }, "expired"
+        return {**common, "status": Status.SCHEDULED, "send_at": send_at}, "retried"
+    if result.outcome == Outcome.OPTED_OUT:
+        words = _("Not sent: the provider says the recipient opted out.")
+        return {
+            **common,
+            "status": Status.SUPPRESSED,
+            "reason": Reason.OPTED_OUT,
+            "finished_at": now,
+            "explanation": _join(message, words),
+        }, "suppressed"
+    if result.outcome == Outcome.INVALID_ADDRESS:
+        words = _("Not sent: the provider says the address cannot receive it.")
+        return {
+            **common,
+            "status": Status.FAILED,
+            "reason": Reason.INVALID_ADDRESS,
+            "finished_at": now,
+            "explanation": _join(message, words),
+        }, "failed"
+    return {**common, "status": Status.FAILED, "finished_at": now}, "failed"
+
+
+def _join(message: Message, words: str) -> str:
+    return f"{message.explanation} {words}".strip()
+
+
+ACK_FIELDS = (
+    "status",
+    "reason",
+    "send_at",
+    "attempts",
+    "channel",
+    "fallback_channel",
+    "address",
+    "subject",
+    "body",
+    "html_body",
+    "segments",
+    "coupon_code",
+    "provider",
+    "provider_message_id",
+    "error_code",
+    "error",
+    "explanation",
+    "sent_at",
+    "finished_at",
+    "lease_owner",
+    "lease_until",
+    "updated_at",
+)
+
+
+def messages_record(*, outcomes: list[tuple[Message, dict[str, Any]]], owner: str, now: dt.datetime) -> int:
+    """Write outcomes in one transaction, only for rows still leased to `owner`. Returns rows written."""
+    if not outcomes:
+        return 0
+    with transaction.atomic():
+        still_ours = Message.objects.filter(pk__in=[m.pk for m, _c in outcomes], status=Status.SENDING, lease_owner=owner)
+        if connection.vendor == "postgresql":
+            still_ours = still_ours.select_for_update()
+        ours = set(still_ours.values_list("pk", flat=True))
+        rows = []
+        for message, changes in outcomes:
+            if message.pk not in ours:
+                continue
+            for name, value in changes.items():
+                setattr(message, name, value)
+            message.lease_owner, message.lease_until, message.updated_at = "", None, now
+            rows.append(message)
+        if rows:
+            Message.objects.bulk_update(rows, ACK_FIELDS, batch_size=500)
+        return len(rows)
+
+
+# --- the loop ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class DispatchReport:
+    claimed: int = 0
+    tally: Counter = field(default_factory=Counter)
+    claim_seconds: float = 0.0
+    record_seconds: float = 0.0
+    reaped: int = 0
+
+    def add(self, other: "DispatchReport") -> None:
+        self.claimed += other.claimed
+        self.tally.update(other.tally)
+        self.claim_seconds += other.claim_seconds
+        self.record_seconds += other.record_seconds
+        self.reaped += other.reaped
+
+    def __str__(self) -> str:
+        counts = ", ".join(f"{name} {count}" for name, count in sorted(self.tally.items()))
+        return f"claimed {self.claimed}" + (f": {counts}" if counts else "")
+
+
+def dispatcher_name() -> str:
+    return f"{socket.gethostname()}:{uuid.uuid4().hex[:8]}"
+
+
+class Dispatcher:
+    """Drains the outbox. Use one per process; `batch()` is one claim-decide-send-record round."""
+
+    def __init__(
+        self,
+        *,
+        channels: Iterable[str] = ("sms", "email"),
+        batch_size: int = 100,
+        owner: str | None = None,
+        providers: dict[str, Provider] | None = None,
+    ) -> None:
+        self.channels = list(channels)
+        self.batch_size = batch_size
+        self.owner = owner or dispatcher_name()
+        self.providers = providers or {channel: provider_for_channel(channel) for channel in self.channels}
+        self._pools: dict[str, ThreadPoolExecutor] = {}
+        self._last_reap = 0.0
+
+    def close(self) -> None:
+        for pool in self._pools.values():
+            pool.shutdown(wait=True)
+        for provider in self.providers.values():
+            provider.close()
+
+    def __enter__(self) -> "Dispatcher":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _send_all(self, provider: Provider, envelopes: list[Envelope]) -> list[SendResult]:
+        if provider.concurrency <= 1 or len(envelopes) <= 1:
+            return [self._send_one(provider, envelope) for envelope in envelopes]
+        pool = self._pools.get(provider.name)
+        if pool is None:
+            pool = self._pools[provider.name] = ThreadPoolExecutor(provider.concurrency, f"send-{provider.name}")
+        return list(pool.map(lambda envelope: self._send_one(provider, envelope), envelopes))
+
+    @staticmethod
+    def _send_one(provider: Provider, envelope: Envelope) -> SendResult:
+        try:
+            return provider.send(envelope)
+        except Exception as error:  # an unexpected provider bug: retry later, never lose the row
+            logger.exception("Provider %s raised for message %s", provider.name, envelope.message_id)
+            return SendResult(Outcome.RETRY, error=f"{type(error).__name__}: {error}")
+
+    def batch(self, channel: str) -> DispatchReport:
+        """Claim one batch of `channel`, decide, send, record."""
+        report = DispatchReport()
+        provider = self.providers[channel]
+        started = time.perf_counter()
+        now = clock_now()
+        wanted = self.batch_size
+        limit = provider.rate_limit
+        if limit is not None:
+            wanted = bucket_take(key=provider.bucket_key, limit=limit, wanted=wanted, now=now)
+        ids = messages_claim(channel=channel, limit=wanted, owner=self.owner, now=now)
+        if limit is not None and len(ids) < wanted:
+            bucket_give_back(key=provider.bucket_key, tokens=wanted - len(ids))
+        report.claim_seconds = time.perf_counter() - started
+        report.claimed = len(ids)
+        if ids:
+            self.process_claimed(ids, channel=channel, now=now, report=report)
+        return report
+
+    def process_claimed(self, ids: list[int], *, channel: str, now: dt.datetime, report: DispatchReport) -> None:
+        """Decide, send and record messages this dispatcher has leased."""
+        provider = self.providers[channel]
+        messages = list(
+            Message.objects.filter(pk__in=ids)
+            .select_related("customer", "order", "shop", "rule__coupon_pool")
+            .prefetch_related("rule__templates", "order__lines", "order__shipments")
+            .order_by("send_at", "id")
+        )
+        decisions = [message_decide(message, now=now, provider=provider) for message in messages]
+        to_send = [decision for decision in decisions if decision.envelope is not None]
+        results = self._send_all(provider, [decision.envelope for decision in to_send])
+        sent_at = clock_now() if to_send else now
+        outcomes: list[tuple[Message, dict[str, Any]]] = []
+        for decision in decisions:
+            if decision.envelope is None:
+                outcomes.append((decision.message, decision.changes))
+                report.tally[decision.tally] += 1
+        for decision, result in zip(to_send, results, strict=True):
+            changes, tally = result_changes(decision.message, result, now=sent_at)
+            outcomes.append((decision.message, {**decision.changes, **changes}))
+            report.tally[tally] += 1
+        started = time.perf_counter()
+        messages_record(outcomes=outcomes, owner=self.owner, now=sent_at)
+        report.record_seconds = time.perf_counter() - started
+
+    def reap_now_and_then(self, every_seconds: float = 30.0) -> int:
+        if time.monotonic() - self._last_reap < every_seconds:
+            return 0
+        self._last_reap = time.monotonic()
+        return messages_reap(provider_deduplicates=lambda channel: self.providers[channel].deduplicates)
+
+    def drain(
+        self,
+        *,
+        max_seconds: float | None = None,
+        max_messages: int | None = None,
+        stop_when_idle: bool = True,
+        idle_sleep: float = 1.0,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> DispatchReport:
+        """Send what is due until nothing is (or time or count runs out). Returns what happened."""
+        deadline = time.monotonic() + max_seconds if max_seconds is not None else None
+        total = DispatchReport()
+        while not should_stop():
+            total.reaped += self.reap_now_and_then()
+            claimed = 0
+            for channel in self.channels:
+                report = self.batch(channel)
+                total.add(report)
+                claimed += report.claimed
+            if max_messages is not None and total.claimed >= max_messages:
+                break
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            if claimed == 0:
+                if stop_when_idle:
+                    break
+                time.sleep(idle_sleep if deadline is None else max(0, min(idle_sleep, deadline - time.monotonic())))
+        return total
+
+
+def dispatch_due(*, max_seconds: float | None = None, batch_size: int = 100) -> DispatchReport:
+    """One dispatcher run over every channel until nothing is due (django-q2 schedule and `dispatch --once`)."""
+    with Dispatcher(batch_size=batch_size) as dispatcher:
+        return dispatcher.drain(max_seconds=max_seconds, stop_when_idle=max_seconds is None)

@@ -1,0 +1,378 @@
+"""The planner: turns order changes into outbox rows, in the same transaction as the change.
+
+For every applied order event it cancels the order's open messages that no longer fit the new
+status (declared per trigger in `journeys.triggers`), then plans one message per matching active
+rule. Messages are inserted with a unique idempotency key (rule + order + step), so a repeated
+event or a second scan plans nothing twice. Time-based triggers (late shipment, stuck parcel)
+are found by `time_triggers_scan`, a periodic indexed query.
+"""
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from journeys.models import CareRule, Channel, Message, MessageClass
+from journeys.send_windows import SendWindow, window_describe, window_next_allowed
+from journeys.triggers import TriggerSpec, trigger_get, triggers_for_order_event, triggers_not_fitting
+from merchant.models import Customer, Merchant, Order, OrderEvent, Shipment
+
+Reason = Message.Reason
+Status = Message.Status
+EventType = OrderEvent.Type
+
+
+# --- who, where, when ---------------------------------------------------------------------------
+
+
+def channel_problem(*, channel: str, customer: Customer, message_class: str) -> tuple[str, str] | None:
+    """(reason, words) when `customer` cannot get `message_class` messages on `channel` now; None when they can."""
+    if channel == Channel.SMS:
+        if not customer.phone:
+            words = (
+                _("the phone number “%s” cannot take texts (%s)") % (customer.phone_as_received, customer.phone_problem)
+                if customer.phone_problem
+                else _("no phone number")
+            )
+            return Reason.INVALID_ADDRESS, words
+        if customer.sms_opted_out_at:
+            return Reason.OPTED_OUT, _("opted out of SMS")
+        if message_class == MessageClass.MARKETING and not customer.sms_marketing_consent_at:
+            return Reason.NO_CONSENT, _("no SMS marketing consent")
+        return None
+    if not customer.email:
+        return Reason.INVALID_ADDRESS, _("no email address")
+    if customer.email_opted_out_at:
+        return Reason.OPTED_OUT, _("opted out of email")
+    if message_class == MessageClass.MARKETING and not customer.email_marketing_consent_at:
+        return Reason.NO_CONSENT, _("no email marketing consent")
+    return None
+
+
+@dataclass(frozen=True)
+class ChannelChoice:
+    channel: str
+    problem: tuple[str, str] | None  # set when no channel is usable: the first channel's problem
+    note: str  # explanation of a fallback
+
+
+def channel_choose(*, channels: list[str], customer: Customer, message_class: str) -> ChannelChoice:
+    """The first usable channel of `channels`, in order."""
+    problems = []
+    for channel in channels:
+        problem = channel_problem(channel=channel, customer=customer, message_class=message_class)
+        if problem is None:
+            note = ""
+            if problems:
+                note = _("%(channel)s instead of %(first)s: %(why)s.") % {
+                    "channel": Channel(channel).label,
+                    "first": Channel(channels[0]).label,
+                    "why": problems[0][1],
+                }
+            return ChannelChoice(channel, None, note)
+        problems.append(problem)
+    return ChannelChoice(channels[0], problems[0], "")
+
+
+def message_time_zone(*, customer: Customer | None, shop: Merchant) -> str:
+    return (customer.time_zone if customer else "") or shop.time_zone
+
+
+def message_language(*, order: Order | None, customer: Customer | None, shop: Merchant) -> str:
+    return (order.language if order else "") or (customer.language if customer else "") or shop.default_language
+
+
+def rule_window(rule: CareRule) -> SendWindow:
+    return SendWindow(rule.window_start, rule.window_end, any_hour=rule.send_any_hour)
+
+
+def local_moment(moment: dt.datetime, time_zone: str) -> str:
+    """"3 Mar 14:02" in the given zone: how explanations show times."""
+    local = timezone.localtime(moment, timezone=_zone(time_zone))
+    return f"{local.day} {local:%b %H:%M}"
+
+
+def _zone(name: str):
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(name)
+
+
+def delay_describe(rule: CareRule) -> str:
+    if not rule.delay_amount:
+        return ""
+    return f" + {rule.delay_amount} {CareRule.DelayUnit(rule.delay_unit).label}"
+
+
+# --- planning one message -----------------------------------------------------------------------
+
+
+def idem_key_for(*, rule: CareRule, order: Order | None, customer: Customer, step: str) -> str:
+    subject = f"order:{order.pk}" if order is not None else f"customer:{customer.pk}"
+    return f"rule:{rule.pk}:{subject}:{step}"
+
+
+def message_build(
+    *,
+    rule: CareRule,
+    spec: TriggerSpec,
+    shop: Merchant,
+    customer: Customer,
+    order: Order | None,
+    anchor_at: dt.datetime,
+    step: str = "0",
+    now: dt.datetime | None = None,
+) -> Message:
+    """The outbox row for one rule and one customer (unsaved), with its time and explanation.
+
+    A customer who cannot be reached, or a message already too late, gives a row that is
+    suppressed or expired with the reason, so the outbox shows why nothing was sent.
+    """
+    now = now or timezone.now()
+    time_zone = message_time_zone(customer=customer, shop=shop)
+    window = rule_window(rule)
+    not_before = anchor_at + rule.delay
+    expires_at = not_before + dt.timedelta(hours=rule.expire_after_hours)
+    choice = channel_choose(channels=rule.channels, customer=customer, message_class=rule.message_class)
+    earliest = max(not_before, now)
+    send_at = window_next_allowed(window, earliest, time_zone)
+
+    reasoning = [
+        _("Rule “%(rule)s”: %(anchor)s %(when)s%(delay)s.")
+        % {
+            "rule": rule.name,
+            "anchor": spec.anchor_label,
+            "when": local_moment(anchor_at, time_zone),
+            "delay": delay_describe(rule),
+        }
+    ]
+    if not_before < now - dt.timedelta(minutes=1):
+        reasoning.append(_("That was due %(due)s, so as soon as possible.") % {"due": local_moment(not_before, time_zone)})
+    if send_at > earliest:
+        reasoning.append(
+            _("Moved to %(when)s %(zone)s by the send window (%(window)s).")
+            % {"when": local_moment(send_at, time_zone), "zone": time_zone, "window": window_describe(window)}
+        )
+    else:
+        reasoning.append(_("Send at %(when)s %(zone)s.") % {"when": local_moment(send_at, time_zone), "zone": time_zone})
+    if choice.note:
+        reasoning.append(choice.note)
+
+    status, reason = Status.SCHEDULED, ""
+    if choice.problem is not None:
+        status, reason = Status.SUPPRESSED, choice.problem[0]
+        reasoning.append(_("Not sent: %s.") % choice.problem[1])
+    elif expires_at <= now or send_at > expires_at:
+        status, reason = Status.EXPIRED, Reason.EXPIRED_WINDOW
+        reasoning.append(
+            _("Not sent: too late, it stopped being useful at %(when)s.") % {"when": local_moment(expires_at, time_zone)}
+        )
+    return Message(
+        shop=shop,
+        customer=customer,
+        order=order,
+        rule=rule,
+        trigger=rule.trigger,
+        step=step,
+        idem_key=idem_key_for(rule=rule, order=order, customer=customer, step=step),
+        channel=choice.channel,
+        fallback_channel=rule.fallback_channel if rule.fallback_channel != choice.channel else "",
+        language=message_language(order=order, customer=customer, shop=shop),
+        time_zone=time_zone,
+        message_class=rule.message_class,
+        status=status,
+        reason=reason,
+        anchor_at=anchor_at,
+        not_before=not_before,
+        send_at=send_at,
+        expires_at=expires_at,
+        explanation=" ".join(str(part) for part in reasoning),
+        finished_at=now if status != Status.SCHEDULED else None,
+        created_at=now,
+    )
+
+
+def rule_matches(*, rule: CareRule, order: Order | None, customer: Customer) -> bool:
+    """Whether the rule's conditions hold for this order and customer. Unset conditions hold."""
+    if order is not None:
+        if rule.min_order_total is not None and order.total < rule.min_order_total:
+            return False
+        if rule.max_order_total is not None and order.total > rule.max_order_total:
+            return False
+    if rule.customer_countries and customer.country.code not in {country.code for country in rule.customer_countries}:
+        return False
+    tag_ids = {tag.pk for tag in rule.customer_tags.all()}
+    if tag_ids and not customer.tags.filter(pk__in=tag_ids).exists():
+        return False
+    if rule.product_categories and order is not None:
+        if not order.lines.filter(product__category__in=rule.product_categories).exists():
+            return False
+    if rule.customer_kind != CareRule.CustomerKind.ANY and order is not None:
+        earlier = (
+            Order.objects.filter(customer=customer, placed_at__lt=order.placed_at).exclude(pk=order.pk).exists()
+        )
+        if earlier != (rule.customer_kind == CareRule.CustomerKind.REPEAT):
+            return False
+    return True
+
+
+def messages_insert(messages: Iterable[Message]) -> int:
+    """Insert outbox rows; a row whose idempotency key exists already is skipped. Returns the count given."""
+    messages = list(messages)
+    if messages:
+        Message.objects.bulk_create(messages, ignore_conflicts=True)
+    return len(messages)
+
+
+# --- from order events ----------------------------------------------------------------------------
+
+
+def _step_for(event: OrderEvent) -> str:
+    """What makes a message unique within its rule and order: each parcel, each refund."""
+    shipment_id = event.details.get("shipment_id")
+    if event.type in (EventType.SHIPPED, EventType.PARTIALLY_SHIPPED, EventType.OUT_FOR_DELIVERY) and shipment_id:
+        return f"shipment-{shipment_id}"
+    if event.type in (EventType.PARTIALLY_REFUNDED, EventType.REFUNDED):
+        return f"event-{event.pk}"
+    return "0"
+
+
+def order_messages_cancel_unfitting(*, order: Order, event: OrderEvent) -> int:
+    """Cancel the order's scheduled messages that the new status made pointless (paid: no unpaid reminder)."""
+    unfitting = triggers_not_fitting(order.status)
+    if not unfitting:
+        return 0
+    now = timezone.now()
+    return Message.objects.filter(order=order, status=Status.SCHEDULED, trigger__in=unfitting).update(
+        status=Status.CANCELLED,
+        reason=Reason.ORDER_CHANGED,
+        finished_at=now,
+        updated_at=now,
+        explanation=_("Cancelled: the order became %(status)s on %(when)s.")
+        % {"status": order.get_status_display().lower(), "when": f"{event.occurred_at:%Y-%m-%d %H:%M} UTC"},
+    )
+
+
+def order_event_plan(order: Order, event: OrderEvent) -> None:
+    """Order listener, inside the transaction of the change: cancel what no longer fits, plan what is due."""
+    if event.from_status != event.to_status:
+        order_messages_cancel_unfitting(order=order, event=event)
+    specs = {spec.name: spec for spec in triggers_for_order_event(event.type)}
+    if not specs or order.customer_id is None:
+        return
+    rules = list(
+        CareRule.objects.filter(shop_id=order.shop_id, is_active=True, trigger__in=list(specs)).prefetch_related(
+            "customer_tags"
+        )
+    )
+    if not rules:
+        return
+    customer = order.customer
+    step = _step_for(event)
+    messages_insert(
+        message_build(
+            rule=rule,
+            spec=specs[rule.trigger],
+            shop=order.shop,
+            customer=customer,
+            order=order,
+            anchor_at=event.occurred_at,
+            step=step,
+        )
+        for rule in rules
+        if rule_matches(rule=rule, order=order, customer=customer)
+    )
+
+
+# --- time-based triggers ------------------------------------------------------------------------------
+
+SCAN_BATCH = 1000
+
+
+def _not_planned_yet(rule: CareRule):
+    return ~Exists(Message.objects.filter(rule=rule, order=OuterRef("pk")))
+
+
+def _late_shipments_build(rule: CareRule, now: dt.datetime) -> list[Message]:
+    spec = trigger_get("late_shipment")
+    cutoff = now - rule.delay
+    orders = (
+        Order.objects.filter(
+            shop_id=rule.shop_id,
+            status=Order.Status.PAID,
+            ship_by__lte=cutoff,
+            ship_by__gt=cutoff - dt.timedelta(hours=rule.expire_after_hours),
+            customer__isnull=False,
+        )
+        .filter(_not_planned_yet(rule))
+        .select_related("customer", "shop")
+        .order_by("ship_by")[:SCAN_BATCH]
+    )
+    return [
+        message_build(rule=rule, spec=spec, shop=order.shop, customer=order.customer, order=order, anchor_at=order.ship_by)
+        for order in orders
+        if rule_matches(rule=rule, order=order, customer=order.customer)
+    ]
+
+
+def _stuck_parcels_build(rule: CareRule, now: dt.datetime) -> list[Message]:
+    spec = trigger_get("stuck_parcel")
+    cutoff = now - rule.delay
+    shipments = (
+        Shipment.objects.filter(
+            status__in=STUCK_SHIPMENT_STATUSES,
+            last_carrier_event_at__lte=cutoff,
+            last_carrier_event_at__gt=cutoff - dt.timedelta(hours=rule.expire_after_hours),
+            order__shop_id=rule.shop_id,
+            order__status__in=spec.fits_order_statuses,
+            order__customer__isnull=False,
+        )
+        .select_related("order__customer", "order__shop")
+        .order_by("last_carrier_event_at")[:SCAN_BATCH]
+    )
+    planned = [
+        message_build(
+            rule=rule,
+            spec=spec,
+            shop=shipment.order.shop,
+            customer=shipment.order.customer,
+            order=shipment.order,
+            anchor_at=shipment.last_carrier_event_at,
+            step=stuck_parcel_step(shipment),
+        )
+        for shipment in shipments
+        if rule_matches(rule=rule, order=shipment.order, customer=shipment.order.customer)
+    ]
+    known = set(Message.objects.filter(idem_key__in=[m.idem_key for m in planned]).values_list("idem_key", flat=True))
+    return [message for message in planned if message.idem_key not in known]
+
+
+STUCK_SHIPMENT_STATUSES = (Shipment.Status.LABEL_CREATED, Shipment.Status.IN_TRANSIT, Shipment.Status.FAILURE)
+
+
+def stuck_parcel_step(shipment: Shipment) -> str:
+    # One message per quiet spell: a parcel that moves and then goes quiet again is a new case.
+    return f"shipment-{shipment.pk}-quiet-since-{int(shipment.last_carrier_event_at.timestamp())}"
+
+
+# Builders of the messages a time-based rule would plan now (not yet planned ones only).
+SCAN_BUILDERS = {"late_shipment": _late_shipments_build, "stuck_parcel": _stuck_parcels_build}
+
+
+def time_triggers_scan(*, now: dt.datetime | None = None) -> int:
+    """Plan the messages of time-based triggers that came due (nothing happened: that is the news).
+
+    Each rule's scan is an index range scan bounded by the rule's delay and expiry; orders and
+    parcels already planned are skipped, so running it every minute plans each case once.
+    """
+    now = now or timezone.now()
+    planned = 0
+    rules = CareRule.objects.filter(is_active=True, trigger__in=list(SCAN_BUILDERS)).prefetch_related("customer_tags")
+    for rule in rules:
+        with transaction.atomic():
+            planned += messages_insert(SCAN_BUILDERS[rule.trigger](rule, now))
+    return planned

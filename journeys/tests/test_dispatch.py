@@ -1,0 +1,227 @@
+"""The dispatcher against a local fake Twilio over real HTTP: retries, permanent errors, fallbacks,
+send windows re-checked at claim, leases and crashed dispatchers, rate limits and the clock."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+import time_machine
+from django.core import mail
+from django.utils import timezone
+
+from journeys.models import CareRule, Message
+from journeys.providers.base import RateLimit
+from journeys.services.dispatch import (
+    DispatchReport,
+    Dispatcher,
+    clock_now,
+    messages_claim,
+    messages_reap,
+    messages_record,
+)
+from journeys.testing.fake_twilio import error_body
+from merchant.actors import Actor
+from merchant.models import Customer
+from merchant.services import orders
+
+pytestmark = pytest.mark.django_db
+UTC = dt.UTC
+NOON_IN_BERLIN = dt.datetime(2026, 6, 10, 10, 0, tzinfo=UTC)
+SYSTEM = Actor.system("test")
+
+
+def shipped_order(shop, *, number="#1", phone="+4915112345678", email="anna@example.de", **customer):
+    """A paid and shipped order of a Berlin customer: its "shipped" SMS is due at once."""
+    customer = Customer.objects.create(
+        shop=shop, first_name="Anna", phone=phone, email=email, country="DE", time_zone="Europe/Berlin", **customer
+    )
+    order = orders.order_create(
+        shop=shop,
+        number=number,
+        currency="EUR",
+        actor=SYSTEM,
+        customer=customer,
+        lines=[orders.LineInput(title="Wool socks", quantity=2, unit_price=Decimal("9.95"))],
+    )
+    orders.order_mark_paid(order=order, actor=SYSTEM)
+    orders.order_mark_shipped(order=order, actor=SYSTEM, carrier="DHL", tracking_url="https://t.example/1")
+    return order
+
+
+def shipped_message(order) -> Message:
+    return Message.objects.get(order=order, trigger="shipped")
+
+
+def drain(**kwargs) -> dict[str, int]:
+    with Dispatcher(**kwargs) as dispatcher:
+        return dict(dispatcher.drain().tally)
+
+
+@pytest.fixture
+def noon():
+    with time_machine.travel(NOON_IN_BERLIN, tick=False) as traveller:
+        yield traveller
+
+
+class TestProviderAnswers:
+    def test_a_server_error_is_retried_later_with_backoff_then_sent_once(self, care_shop, twilio, noon):
+        order = shipped_order(care_shop)
+        twilio.fail_next = [(500, error_body(20500, "Internal Server Error", 500))]
+        assert drain() == {"retried": 1}
+        message = shipped_message(order)
+        assert (message.status, message.attempts) == ("scheduled", 1)
+        wait = (message.send_at - NOON_IN_BERLIN).total_seconds()
+        assert 15 <= wait <= 30, "about 30 s with jitter for the first retry"
+        assert drain() == {}, "not before its backoff"
+        noon.shift(dt.timedelta(seconds=31))
+        assert drain() == {"sent": 1}
+        assert twilio.count == 1
+        assert shipped_message(order).attempts == 2
+
+    def test_too_many_requests_waits_as_long_as_retry_after_says(self, care_shop, twilio, noon):
+        order = shipped_order(care_shop)
+        twilio.fail_next = [(429, {**error_body(20429, "Too Many Requests", 429), "retry_after": 600})]
+        assert drain() == {"retried": 1}
+        assert shipped_message(order).send_at >= NOON_IN_BERLIN + dt.timedelta(seconds=600)
+
+    def test_an_invalid_number_fails_for_good_and_is_never_retried(self, care_shop, twilio, noon):
+        order = shipped_order(care_shop)
+        twilio.fail_to = {"+4915112345678": (400, error_body(21211, "The 'To' number is not valid.", 400))}
+        assert drain() == {"failed": 1}
+        message = shipped_message(order)
+        assert (message.status, message.reason, message.error_code) == ("failed", "invalid_address", "21211")
+        noon.shift(dt.timedelta(hours=2))
+        assert drain() == {}
+        assert twilio.request_count == 1
+
+    def test_a_recipient_who_replied_stop_at_the_provider_is_suppressed(self, care_shop, twilio, noon):
+        order = shipped_order(care_shop)
+        twilio.fail_to = {"+4915112345678": (400, error_body(21610, "Attempt to send to unsubscribed recipient", 400))}
+        assert drain() == {"suppressed": 1}
+        assert (shipped_message(order).status, shipped_message(order).reason) == ("suppressed", "opted_out")
+
+    def test_it_gives_up_after_the_last_attempt(self, care_shop, twilio, noon):
+        order = shipped_order(care_shop)
+        Message.objects.filter(order=order).update(max_attempts=2)
+        twilio.fail_next = [(503, error_body(20503, "Service Unavailable", 503))] * 2
+        assert drain() == {"retried": 1}
+        noon.shift(dt.timedelta(minutes=5))
+        assert drain() == {"failed": 1}
+        assert "Gave up after 2 attempts" in shipped_message(order).explanation
+
+
+class TestChecksJustBeforeSending:
+    def test_a_closed_window_puts_the_message_back_without_using_an_attempt(self, care_shop, twilio, noon):
+        order = shipped_order(care_shop)
+        # Planned at noon; the dispatcher only gets to it at 22:00 Berlin time.
+        noon.move_to(dt.datetime(2026, 6, 10, 20, 0, tzinfo=UTC))
+        assert drain() == {"window": 1}
+        message = shipped_message(order)
+        assert (message.status, message.attempts) == ("scheduled", 0)
+        assert message.send_at == dt.datetime(2026, 6, 11, 7, 0, tzinfo=UTC), "09:00 in Berlin"
+        assert "send window had closed" in message.explanation
+
+    def test_a_customer_whose_number_went_away_gets_the_email_instead(self, care_shop, twilio, noon):
+        order = shipped_order(care_shop)
+        Customer.objects.filter(pk=order.customer_id).update(phone="")
+        assert drain() == {"fallback": 1, "sent": 1}
+        message = shipped_message(order)
+        assert (message.channel, message.status, message.address) == ("email", "sent", "anna@example.de")
+        assert "Switched to email: no phone number" in message.explanation
+        assert len(mail.outbox) == 1 and twilio.count == 0
+
+    def test_a_customer_who_opted_out_after_planning_is_not_texted(self, care_shop, twilio, noon):
+        order = shipped_order(care_shop, email="")
+        Customer.objects.filter(pk=order.customer_id).update(sms_opted_out_at=timezone.now())
+        assert drain() == {"suppressed": 1}
+        assert shipped_message(order).reason == "opted_out"
+        assert twilio.count == 0
+
+    def test_an_order_refunded_while_its_message_was_leased_is_not_told_it_shipped(self, care_shop, twilio, noon):
+        order = shipped_order(care_shop)
+        with Dispatcher(channels=["sms"]) as dispatcher:
+            ids = messages_claim(channel="sms", limit=10, owner=dispatcher.owner, now=timezone.now())
+            orders.order_refund_record(order=order, actor=SYSTEM)
+            report = DispatchReport()
+            dispatcher.process_claimed(ids, channel="sms", now=timezone.now(), report=report)
+        assert dict(report.tally) == {"suppressed": 1}
+        message = shipped_message(order)
+        assert (message.status, message.reason) == ("suppressed", "order_changed")
+        assert "the order is refunded now" in message.explanation
+        assert twilio.count == 0
+
+    def test_an_order_refunded_before_its_message_was_due_cancels_it(self, care_shop, twilio, noon):
+        order = shipped_order(care_shop)
+        orders.order_refund_record(order=order, actor=SYSTEM)
+        assert (shipped_message(order).status, shipped_message(order).reason) == ("cancelled", "order_changed")
+        assert drain() == {"sent": 1}, "only the refund message, by email"
+        assert twilio.count == 0
+        assert "19.90 EUR" in mail.outbox[0].body
+
+    def test_a_rule_turned_off_stops_its_scheduled_messages(self, care_shop, twilio, noon, rules):
+        from journeys.services.rules import care_rule_save
+
+        order = shipped_order(care_shop)
+        rule = rules["shipped"]
+        rule.is_active = False
+        care_rule_save(rule=rule)
+        assert (shipped_message(order).status, shipped_message(order).reason) == ("cancelled", "rule_disabled")
+        assert drain() == {}
+
+
+class TestLeases:
+    def test_a_dispatcher_that_dies_after_claiming_loses_nothing(self, care_shop, twilio, noon):
+        """The rows of a dispatcher killed mid-batch come back when its lease runs out, and are sent once."""
+        sent_orders = [shipped_order(care_shop, number=f"#{n}", phone=f"+49151123456{n:02d}") for n in range(5)]
+        claimed = messages_claim(channel="sms", limit=100, owner="crashed", now=timezone.now())
+        assert len(claimed) == 5
+        assert drain() == {}, "leased rows are not sent by another dispatcher"
+        assert messages_reap() == 0, "not before the lease runs out"
+        noon.shift(dt.timedelta(seconds=61))
+        assert messages_reap() == 5
+        assert drain() == {"sent": 5}
+        assert sorted(m["to"] for m in twilio.messages) == sorted(str(o.customer.phone) for o in sent_orders)
+
+    def test_a_late_outcome_from_a_dispatcher_whose_lease_was_reaped_is_ignored(self, care_shop, twilio, noon):
+        order = shipped_order(care_shop)
+        [message_id] = messages_claim(channel="sms", limit=10, owner="slow", now=timezone.now())
+        noon.shift(dt.timedelta(seconds=61))
+        messages_reap()
+        assert drain() == {"sent": 1}
+        message = Message.objects.get(pk=message_id)
+        written = messages_record(outcomes=[(message, {"status": "failed"})], owner="slow", now=timezone.now())
+        assert written == 0
+        assert shipped_message(order).status == "sent"
+
+    def test_a_marketing_message_whose_send_may_have_happened_is_not_resent(self, care_shop, twilio, noon, rules):
+        rule = rules["shipped"]
+        CareRule.objects.filter(pk=rule.pk).update(message_class="marketing")
+        order = shipped_order(care_shop, sms_marketing_consent_at=timezone.now())
+        messages_claim(channel="sms", limit=10, owner="crashed", now=timezone.now())
+        noon.shift(dt.timedelta(seconds=61))
+        assert messages_reap(provider_deduplicates=lambda channel: False) == 1
+        message = shipped_message(order)
+        assert message.status == "unknown"
+        assert "not resent" in message.error
+        assert drain() == {}
+
+
+class TestRateLimit:
+    def test_a_dispatcher_takes_no_more_than_the_bucket_allows(self, care_shop, twilio, noon, settings):
+        settings.TWILIO_RATE_PER_SECOND = 3
+        for n in range(7):
+            shipped_order(care_shop, number=f"#{n}", phone=f"+49151123456{n:02d}")
+        with Dispatcher(channels=["sms"]) as dispatcher:
+            assert dispatcher.providers["sms"].rate_limit == RateLimit(per_second=3, burst=3)
+            assert dispatcher.batch("sms").claimed == 3
+            assert dispatcher.batch("sms").claimed == 0, "no tokens left in the same instant"
+            noon.shift(dt.timedelta(seconds=1))
+            assert dispatcher.batch("sms").claimed == 3
+        assert twilio.count == 6
+
+
+def test_lease_and_due_times_follow_the_database_clock(settings):
+    settings.JOURNEYS_CLOCK = "database"
+    with time_machine.travel(dt.datetime(2031, 1, 1, tzinfo=UTC)):
+        database_now = clock_now()
+    assert abs((database_now - dt.datetime.now(UTC)).total_seconds()) < 60

@@ -1,0 +1,24 @@
+"""Lets other apps set up a new shop without merchant importing them.
+
+journeys registers a listener that gives every new shop its default care rules. Listeners run
+inside the transaction that creates the shop, so a shop never exists without them.
+"""
+
+from collections.abc import Callable
+
+from merchant.models import Merchant
+
+ShopCreatedListener = Callable[[Merchant], None]
+
+_on_created: list[ShopCreatedListener] = []
+
+
+def register_on_created(listener: ShopCreatedListener) -> ShopCreatedListener:
+    if listener not in _on_created:
+        _on_created.append(listener)
+    return listener
+
+
+def notify_created(shop: Merchant) -> None:
+    for listener in list(_on_created):
+        listener(shop)
