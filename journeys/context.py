@@ -62,11 +62,17 @@ CONTEXT_SCHEMA: dict[str, Any] = {
     "shipment": {
         "carrier": Field("Carrier of the parcel", "Deutsche Post DHL Paket"),
         "tracking_number": Field("Tracking number", "JJD000390007654321123"),
-        "tracking_url": Field("Tracking link", "https://www.dhl.de/de/privatkunden/pakete-empfangen/verfolgen.html?piececode=JJD000390007654321123"),
+        "tracking_url": Field(
+            "Tracking link",
+            "https://www.dhl.de/de/privatkunden/pakete-empfangen/verfolgen.html?piececode=JJD000390007654321123",
+        ),
         "status": Field("What the carrier last said", "Out for delivery"),
         "last_update_at": Field("When the carrier last said something", _when(5)),
     },
-    "tracking_url": Field("Tracking link of the parcel (same as shipment.tracking_url)", "https://www.dhl.de/de/privatkunden/pakete-empfangen/verfolgen.html?piececode=JJD000390007654321123"),
+    "tracking_url": Field(
+        "Tracking link of the parcel (same as shipment.tracking_url)",
+        "https://www.dhl.de/de/privatkunden/pakete-empfangen/verfolgen.html?piececode=JJD000390007654321123",
+    ),
     "refund": {
         "amount": Field("Amount of this refund", Decimal("123456.78")),
         "currency": Field("Currency code", "EUR"),

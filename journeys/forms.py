@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from journeys.models import CareRule, CouponPool, MessageTemplate
 from journeys.services.coupons import coupon_codes_parse
-from journeys.services.rules import _rule_check, message_template_check
+from journeys.services.rules import care_rule_check, message_template_check
 from journeys.triggers import trigger_choices
 
 
@@ -25,7 +25,9 @@ def add_service_errors(form: forms.BaseForm, error: ValidationError) -> None:
         if field in form.fields:
             form.add_error(field, errors)
         else:
-            form.add_error(None, [f"{field.replace('_', ' ').capitalize()}: {message}" for e in errors for message in e])
+            form.add_error(
+                None, [f"{field.replace('_', ' ').capitalize()}: {message}" for e in errors for message in e]
+            )
 
 
 class CommaSeparatedListField(forms.CharField):
@@ -53,7 +55,12 @@ class CareRuleForm(forms.ModelForm):
 
     class Meta:
         model = CareRule
-        fields = "__all__"
+        fields = (
+            "shop", "name", "trigger", "is_active", "delay_amount", "delay_unit", "expire_after_hours",
+            "min_order_total", "max_order_total", "customer_countries", "product_categories", "customer_tags",
+            "customer_kind", "channel", "fallback_channel", "message_class", "window_start", "window_end",
+            "send_any_hour", "coupon_pool",
+        )  # fmt: skip
 
     def clean(self):
         cleaned = super().clean()
@@ -76,7 +83,7 @@ class CareRuleForm(forms.ModelForm):
             if field.name in cleaned and field.name != "shop":
                 setattr(candidate, field.name, cleaned[field.name])
         try:
-            _rule_check(candidate)
+            care_rule_check(candidate)
         except ValidationError as error:
             add_service_errors(self, error)
         return cleaned
@@ -130,4 +137,3 @@ class CouponPoolForm(forms.ModelForm):
         if shop and name and CouponPool.objects.filter(shop=shop, name=name).exclude(pk=self.instance.pk).exists():
             self.add_error("name", _("This shop has a coupon pool of this name already."))
         return cleaned
-

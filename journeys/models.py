@@ -111,9 +111,7 @@ class CareRule(BaseModel):
         validators=[MinValueValidator(1), MaxValueValidator(24 * 365)],
         help_text=_("A message not sent this long after it became due is dropped as too late."),
     )
-    coupon_pool = models.ForeignKey(
-        CouponPool, on_delete=models.PROTECT, null=True, blank=True, related_name="rules"
-    )
+    coupon_pool = models.ForeignKey(CouponPool, on_delete=models.PROTECT, null=True, blank=True, related_name="rules")
 
     class Meta:
         ordering = ["shop__name", "trigger", "name", "id"]
@@ -133,7 +131,9 @@ class CareRule(BaseModel):
                 name="journeys_carerule_any_hour_transactional",
             ),
         ]
-        indexes = [models.Index(fields=["shop", "trigger"], condition=Q(is_active=True), name="journeys_rule_active_idx")]
+        indexes = [
+            models.Index(fields=["shop", "trigger"], condition=Q(is_active=True), name="journeys_rule_active_idx")
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -228,7 +228,9 @@ class Message(models.Model):
     message_class = models.CharField(max_length=15, choices=MessageClass.choices)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.SCHEDULED)
     reason = models.CharField(max_length=20, choices=Reason.choices, blank=True)
-    anchor_at = models.DateTimeField(help_text=_("The moment the trigger refers to, e.g. when the order was delivered."))
+    anchor_at = models.DateTimeField(
+        help_text=_("The moment the trigger refers to, e.g. when the order was delivered.")
+    )
     not_before = models.DateTimeField(help_text=_("Business time: the anchor plus the rule's delay."))
     send_at = models.DateTimeField(help_text=_("Next attempt, with the send window applied (UTC)."))
     expires_at = models.DateTimeField(null=True, blank=True)

@@ -97,8 +97,9 @@ def _root(expression: FilterExpression) -> str | None:
 def _check_expression(expression: Any, scope: dict[str, Any], line: int | None) -> Iterable[TemplateProblem]:
     if not isinstance(expression, FilterExpression):
         return
-    variables = [expression.var] + [argument for _func, arguments in expression.filters for _lookup, argument in
-                                     arguments]
+    variables = [expression.var] + [
+        argument for _func, arguments in expression.filters for _lookup, argument in arguments
+    ]
     for variable in variables:
         if not isinstance(variable, Variable) or variable.lookups is None:
             continue  # a literal: "text", 3
@@ -108,10 +109,10 @@ def _check_expression(expression: Any, scope: dict[str, Any], line: int | None) 
             yield TemplateProblem(line, f"unknown variable “{'.'.join(lookups)}”. Known: {_known_list(scope)}.")
             continue
         attributes = scope[root]
-        if len(lookups) > 1 and isinstance(attributes, set) and not lookups[1].isdigit():
-            if lookups[1] not in attributes:
-                known = ", ".join(f"{root}.{name}" for name in sorted(attributes)) or "none"
-                yield TemplateProblem(line, f"unknown variable “{'.'.join(lookups)}”. Known: {known}.")
+        checkable = len(lookups) > 1 and isinstance(attributes, set) and not lookups[1].isdigit()
+        if checkable and lookups[1] not in attributes:
+            known = ", ".join(f"{root}.{name}" for name in sorted(attributes)) or "none"
+            yield TemplateProblem(line, f"unknown variable “{'.'.join(lookups)}”. Known: {known}.")
 
 
 def _known_list(scope: dict[str, Any]) -> str:

@@ -38,7 +38,9 @@ def care_rule_calendar_list(*, rule: CareRule, days: int = 7, now: dt.datetime |
     zone = ZoneInfo(rule.shop.time_zone)
     today = timezone.localtime(now or timezone.now(), zone).date()
     # Midnights built from local dates, so a day with a DST change is 23 or 25 hours long.
-    bounds = [dt.datetime.combine(today + dt.timedelta(days=offset), dt.time.min, tzinfo=zone) for offset in range(days + 1)]
+    bounds = [
+        dt.datetime.combine(today + dt.timedelta(days=offset), dt.time.min, tzinfo=zone) for offset in range(days + 1)
+    ]
     rows = (
         Message.objects.filter(
             rule=rule, status=Message.Status.SCHEDULED, send_at__gte=bounds[0], send_at__lt=bounds[-1]

@@ -68,14 +68,18 @@ def window_next_allowed(window: SendWindow, moment: dt.datetime, time_zone: str)
     zone = ZoneInfo(time_zone)
     local_day = utc_moment.astimezone(zone).date()
     best: dt.datetime | None = None
-    # The previous day counts for windows crossing midnight and folds spanning it; two days ahead
-    # covers a start swallowed by a gap. Further days only for zones that skipped whole days.
+    # The previous day counts for folds reaching back across midnight; the next day always opens
+    # unless a gap swallows the whole window. Further days only for zones that skipped whole days.
     for day_offset in range(-1, 8):
         day = local_day + dt.timedelta(days=day_offset)
         for candidate in _openings(window, day, zone):
-            if candidate >= utc_moment and (best is None or candidate < best) and window_allows(window, candidate, zone.key):
+            if (
+                candidate >= utc_moment
+                and (best is None or candidate < best)
+                and window_allows(window, candidate, time_zone)
+            ):
                 best = candidate
-        if best is not None and day_offset >= 2:
+        if best is not None and day_offset >= 1:
             return best
     raise RuntimeError(f"No instant in {time_zone} within a week is inside {window_describe(window)}.")
 

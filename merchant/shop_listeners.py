@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from merchant.models import Merchant
 
-ShopCreatedListener = Callable[[Merchant], None]
+ShopCreatedListener = Callable[..., None]  # (shop, *, is_demo) -> None
 
 _on_created: list[ShopCreatedListener] = []
 
@@ -19,6 +19,7 @@ def register_on_created(listener: ShopCreatedListener) -> ShopCreatedListener:
     return listener
 
 
-def notify_created(shop: Merchant) -> None:
+def notify_created(shop: Merchant, *, is_demo: bool = False) -> None:
+    """`is_demo`: the demo shop of `make run`, which shows every feature switched on."""
     for listener in list(_on_created):
-        listener(shop)
+        listener(shop, is_demo=is_demo)

@@ -84,6 +84,10 @@ class MessageAdmin(ShopScopedAdmin):
         ),
     )
 
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {"title": _("Outbox: every message planned, sent or skipped"), **(extra_context or {})}
+        return super().changelist_view(request, extra_context)
+
     # --- read-only for everybody: rows are written by the planner and the dispatcher -----------------
     def has_add_permission(self, request, obj=None):
         return False

@@ -12,7 +12,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from journeys.context import CONTEXT_SCHEMA, Field, links_all
+from journeys.context import CONTEXT_SCHEMA, Field, context_worst_case, links_all
 from journeys.forms import CareRuleForm, MessageTemplateForm
 from journeys.models import CareRule, Channel, MessageTemplate
 from journeys.selectors import (
@@ -21,7 +21,9 @@ from journeys.selectors import (
     message_trigger_label,
     order_recent_list,
 )
+from journeys.services.content import content_render
 from journeys.services.rules import care_rule_dry_run, care_rule_save, message_template_save
+from journeys.sms_encoding import sms_cost_hint, sms_length
 from journeys.triggers import triggers_all
 from merchant.admin.tenancy import ADD, CHANGE, VIEW, Role, ShopListFilter, ShopScopedAdmin, ShopScopedMixin
 from merchant.models import Order
@@ -76,10 +78,23 @@ class MessageTemplateInline(ShopScopedMixin, admin.StackedInline):
         if not template.pk:
             return _("Save the rule to preview this template.")
         url = reverse("admin:journeys_carerule_preview", args=[quote(template.rule_id), template.pk])
-        words = _("Preview with a real order, length and worst case") if template.channel == Channel.SMS else _(
-            "Preview with a real order"
+        if template.channel != Channel.SMS:
+            return format_html('<a href="{}">{}</a>', url, _("Preview with a real order"))
+        return format_html(
+            '<a href="{}">{}</a><div class="help">{}</div>',
+            url,
+            _("Preview with a real order, length and worst case"),
+            _("Worst case: %s") % sms_worst_case_hint(template),
         )
-        return format_html('<a href="{}">{}</a>', url, words)
+
+
+def sms_worst_case_hint(template: MessageTemplate) -> str:
+    """ "3 segments, UCS-2 because of …" for the template with every variable at its longest. No queries."""
+    try:
+        body = content_render(template, context_worst_case(), time_zone="UTC").body
+    except Exception as error:  # a saved template renders; if not, say so instead of failing the page
+        return str(error)
+    return sms_cost_hint(sms_length(body))
 
 
 @admin.register(CareRule)
@@ -154,7 +169,7 @@ class CareRuleAdmin(ShopScopedAdmin):
 
     @admin.display(description=_("channel → fallback"), ordering="channel")
     def channels_display(self, rule: CareRule) -> str:
-        return " → ".join(Channel(channel).label for channel in rule.channels)
+        return " → ".join(str(Channel(channel).label) for channel in rule.channels)
 
     @admin.display(description=_("window"))
     def window(self, rule: CareRule) -> str:
@@ -243,9 +258,7 @@ class CareRuleAdmin(ShopScopedAdmin):
     def dry_run_view(self, request, object_id: str):
         rule = self._rule_for(request, object_id)
         run = care_rule_dry_run(rule=rule)
-        return self._page(
-            request, rule, "admin/journeys/carerule/dry_run.html", _("Dry run: %s") % rule, run=run
-        )
+        return self._page(request, rule, "admin/journeys/carerule/dry_run.html", _("Dry run: %s") % rule, run=run)
 
     def calendar_view(self, request, object_id: str):
         rule = self._rule_for(request, object_id)

@@ -1,7 +1,6 @@
 """Email through Django's email backend (SMTP, or any backend such as django-anymail's)."""
 
 import smtplib
-import socket
 from email.utils import formataddr, make_msgid, parseaddr
 
 from django.conf import settings
@@ -36,6 +35,6 @@ class DjangoEmailProvider(Provider):
             # 4xx: try later; 5xx: the server will not take it.
             outcome = Outcome.RETRY if 400 <= error.smtp_code < 500 else Outcome.PERMANENT
             return SendResult(outcome, error_code=str(error.smtp_code), error=str(error.smtp_error)[:500])
-        except (smtplib.SMTPException, OSError, socket.timeout) as error:
+        except (TimeoutError, smtplib.SMTPException, OSError) as error:
             return SendResult(Outcome.RETRY, error=f"{type(error).__name__}: {error}"[:500])
         return SendResult(Outcome.SENT, provider_message_id=message_id)

@@ -30,9 +30,13 @@ def coupon_codes_parse(text: str) -> list[str]:
         if not code:
             continue
         if len(code) > CODE_MAX_LENGTH:
-            problems.append(_("Line %(line)d: longer than %(max)d characters.") % {"line": number, "max": CODE_MAX_LENGTH})
+            problems.append(
+                _("Line %(line)d: longer than %(max)d characters.") % {"line": number, "max": CODE_MAX_LENGTH}
+            )
         elif any(char.isspace() for char in code):
-            problems.append(_("Line %(line)d: “%(code)s” holds a space; put one code per line.") % {"line": number, "code": code})
+            problems.append(
+                _("Line %(line)d: “%(code)s” holds a space; put one code per line.") % {"line": number, "code": code}
+            )
         else:
             codes.append(code)
     if problems:

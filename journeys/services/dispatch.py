@@ -181,23 +181,31 @@ def _requeue(message: Message, send_at: dt.datetime, words: str, tally: str, **e
 def message_decide(message: Message, *, now: dt.datetime, provider: Provider) -> Decision:
     """Check a claimed message against the world as it is now, and render it when it still goes out."""
     if message.expires_at and now >= message.expires_at:
-        return _finish(message, Status.EXPIRED, Reason.EXPIRED_WINDOW, _("Expired before it could be sent."), now, "expired")
+        return _finish(
+            message, Status.EXPIRED, Reason.EXPIRED_WINDOW, _("Expired before it could be sent."), now, "expired"
+        )
     rule = message.rule
     if rule is None or not rule.is_active:
-        return _finish(message, Status.SUPPRESSED, Reason.RULE_DISABLED, _("Not sent: the rule is off."), now, "suppressed")
+        return _finish(
+            message, Status.SUPPRESSED, Reason.RULE_DISABLED, _("Not sent: the rule is off."), now, "suppressed"
+        )
     spec = trigger_get(message.trigger)
     order = message.order
-    if spec and order is not None and spec.fits_order_statuses is not None:
-        if order.status not in spec.fits_order_statuses:
-            words = _("Not sent: the order is %s now.") % order.get_status_display().lower()
-            return _finish(message, Status.SUPPRESSED, Reason.ORDER_CHANGED, words, now, "suppressed")
+    fits = spec.fits_order_statuses if spec else None
+    if order is not None and fits is not None and order.status not in fits:
+        words = _("Not sent: the order is %s now.") % order.get_status_display().lower()
+        return _finish(message, Status.SUPPRESSED, Reason.ORDER_CHANGED, words, now, "suppressed")
     if spec and spec.still_applies and order is not None:
         why_not = spec.still_applies(message)
         if why_not:
-            return _finish(message, Status.SUPPRESSED, Reason.ORDER_CHANGED, _("Not sent: %s.") % why_not, now, "suppressed")
+            return _finish(
+                message, Status.SUPPRESSED, Reason.ORDER_CHANGED, _("Not sent: %s.") % why_not, now, "suppressed"
+            )
     customer: Customer | None = message.customer
     if customer is None:
-        return _finish(message, Status.SUPPRESSED, Reason.INVALID_ADDRESS, _("Not sent: no customer."), now, "suppressed")
+        return _finish(
+            message, Status.SUPPRESSED, Reason.INVALID_ADDRESS, _("Not sent: no customer."), now, "suppressed"
+        )
     problem = channel_problem(channel=message.channel, customer=customer, message_class=message.message_class)
     if problem is not None:
         fallback = message.fallback_channel
@@ -287,7 +295,12 @@ def result_changes(message: Message, result: SendResult, *, now: dt.datetime) ->
     if result.outcome == Outcome.RETRY:
         if message.attempts >= message.max_attempts:
             words = _("Gave up after %d attempts.") % message.attempts
-            return {**common, "status": Status.FAILED, "finished_at": now, "explanation": _join(message, words)}, "failed"
+            return {
+                **common,
+                "status": Status.FAILED,
+                "finished_at": now,
+                "explanation": _join(message, words),
+            }, "failed"
         send_at = now + dt.timedelta(seconds=backoff_seconds(message.attempts, result.retry_after))
         if message.rule is not None:
             send_at = window_next_allowed(rule_window(message.rule), send_at, message.time_zone)
@@ -357,7 +370,9 @@ def messages_record(*, outcomes: list[tuple[Message, dict[str, Any]]], owner: st
     if not outcomes:
         return 0
     with transaction.atomic():
-        still_ours = Message.objects.filter(pk__in=[m.pk for m, _c in outcomes], status=Status.SENDING, lease_owner=owner)
+        still_ours = Message.objects.filter(
+            pk__in=[m.pk for m, _c in outcomes], status=Status.SENDING, lease_owner=owner
+        )
         if connection.vendor == "postgresql":
             still_ours = still_ours.select_for_update()
         ours = set(still_ours.values_list("pk", flat=True))

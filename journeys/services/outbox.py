@@ -36,5 +36,7 @@ def message_cancel(*, message: Message, actor_label: str) -> Message:
     locked.finished_at = now
     locked.explanation = " ".join(part for part in (locked.explanation, _("Cancelled by %s.") % actor_label) if part)
     locked.save(update_fields=["status", "reason", "finished_at", "explanation", "updated_at"])
-    message.__dict__.update({name: getattr(locked, name) for name in ("status", "reason", "finished_at", "explanation")})
+    message.__dict__.update(
+        {name: getattr(locked, name) for name in ("status", "reason", "finished_at", "explanation")}
+    )
     return locked

@@ -91,7 +91,7 @@ def rule_window(rule: CareRule) -> SendWindow:
 
 
 def local_moment(moment: dt.datetime, time_zone: str) -> str:
-    """"3 Mar 14:02" in the given zone: how explanations show times."""
+    """ "3 Mar 14:02" in the given zone: how explanations show times."""
     local = timezone.localtime(moment, timezone=_zone(time_zone))
     return f"{local.day} {local:%b %H:%M}"
 
@@ -151,14 +151,18 @@ def message_build(
         }
     ]
     if not_before < now - dt.timedelta(minutes=1):
-        reasoning.append(_("That was due %(due)s, so as soon as possible.") % {"due": local_moment(not_before, time_zone)})
+        reasoning.append(
+            _("That was due %(due)s, so as soon as possible.") % {"due": local_moment(not_before, time_zone)}
+        )
     if send_at > earliest:
         reasoning.append(
             _("Moved to %(when)s %(zone)s by the send window (%(window)s).")
             % {"when": local_moment(send_at, time_zone), "zone": time_zone, "window": window_describe(window)}
         )
     else:
-        reasoning.append(_("Send at %(when)s %(zone)s.") % {"when": local_moment(send_at, time_zone), "zone": time_zone})
+        reasoning.append(
+            _("Send at %(when)s %(zone)s.") % {"when": local_moment(send_at, time_zone), "zone": time_zone}
+        )
     if choice.note:
         reasoning.append(choice.note)
 
@@ -169,7 +173,8 @@ def message_build(
     elif expires_at <= now or send_at > expires_at:
         status, reason = Status.EXPIRED, Reason.EXPIRED_WINDOW
         reasoning.append(
-            _("Not sent: too late, it stopped being useful at %(when)s.") % {"when": local_moment(expires_at, time_zone)}
+            _("Not sent: too late, it stopped being useful at %(when)s.")
+            % {"when": local_moment(expires_at, time_zone)}
         )
     return Message(
         shop=shop,
@@ -205,24 +210,38 @@ def rule_matches(*, rule: CareRule, order: Order | None, customer: Customer) -> 
             return False
     if rule.customer_countries and customer.country.code not in {country.code for country in rule.customer_countries}:
         return False
-    tag_ids = {tag.pk for tag in rule.customer_tags.all()}
-    if tag_ids and not customer.tags.filter(pk__in=tag_ids).exists():
+    if _has_tag_condition(rule) and not customer.tags.filter(care_rules=rule).exists():
         return False
-    if rule.product_categories and order is not None:
-        if not order.lines.filter(product__category__in=rule.product_categories).exists():
-            return False
+    categories = rule.product_categories
+    if categories and order is not None and not order.lines.filter(product__category__in=categories).exists():
+        return False
     if rule.customer_kind != CareRule.CustomerKind.ANY and order is not None:
-        earlier = (
-            Order.objects.filter(customer=customer, placed_at__lt=order.placed_at).exclude(pk=order.pk).exists()
-        )
+        earlier = Order.objects.filter(customer=customer, placed_at__lt=order.placed_at).exclude(pk=order.pk).exists()
         if earlier != (rule.customer_kind == CareRule.CustomerKind.REPEAT):
             return False
     return True
 
 
-def messages_insert(messages: Iterable[Message]) -> int:
-    """Insert outbox rows; a row whose idempotency key exists already is skipped. Returns the count given."""
-    messages = list(messages)
+def _has_tag_condition(rule: CareRule) -> bool:
+    # Rules loaded by `rules_with_conditions` know it without a query.
+    known = getattr(rule, "has_tag_condition", None)
+    return rule.customer_tags.exists() if known is None else known
+
+
+def rules_with_conditions(queryset):
+    """Rules, each annotated with whether it has a tag condition: one query for the planner."""
+    tag_links = CareRule.customer_tags.through.objects.filter(carerule_id=OuterRef("pk"))
+    return queryset.annotate(has_tag_condition=Exists(tag_links))
+
+
+def messages_insert(messages: Iterable[Message], *, now: dt.datetime | None = None) -> int:
+    """Insert outbox rows; a row whose idempotency key exists already is skipped. Returns the count given.
+
+    A message whose useful life ended before its event reached us (history imported from a shop
+    platform, an event reported days late) is not inserted: it never had a chance to be sent.
+    """
+    now = now or timezone.now()
+    messages = [message for message in messages if message.expires_at is None or message.expires_at > now]
     if messages:
         Message.objects.bulk_create(messages, ignore_conflicts=True)
     return len(messages)
@@ -265,9 +284,7 @@ def order_event_plan(order: Order, event: OrderEvent) -> None:
     if not specs or order.customer_id is None:
         return
     rules = list(
-        CareRule.objects.filter(shop_id=order.shop_id, is_active=True, trigger__in=list(specs)).prefetch_related(
-            "customer_tags"
-        )
+        rules_with_conditions(CareRule.objects.filter(shop_id=order.shop_id, is_active=True, trigger__in=list(specs)))
     )
     if not rules:
         return
@@ -313,7 +330,9 @@ def _late_shipments_build(rule: CareRule, now: dt.datetime) -> list[Message]:
         .order_by("ship_by")[:SCAN_BATCH]
     )
     return [
-        message_build(rule=rule, spec=spec, shop=order.shop, customer=order.customer, order=order, anchor_at=order.ship_by)
+        message_build(
+            rule=rule, spec=spec, shop=order.shop, customer=order.customer, order=order, anchor_at=order.ship_by
+        )
         for order in orders
         if rule_matches(rule=rule, order=order, customer=order.customer)
     ]
@@ -371,7 +390,7 @@ def time_triggers_scan(*, now: dt.datetime | None = None) -> int:
     """
     now = now or timezone.now()
     planned = 0
-    rules = CareRule.objects.filter(is_active=True, trigger__in=list(SCAN_BUILDERS)).prefetch_related("customer_tags")
+    rules = rules_with_conditions(CareRule.objects.filter(is_active=True, trigger__in=list(SCAN_BUILDERS)))
     for rule in rules:
         with transaction.atomic():
             planned += messages_insert(SCAN_BUILDERS[rule.trigger](rule, now))

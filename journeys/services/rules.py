@@ -86,7 +86,7 @@ def default_templates_create(*, rule: CareRule) -> list[MessageTemplate]:
 # --- rules ----------------------------------------------------------------------------------------------
 
 
-def _rule_check(rule: CareRule) -> None:
+def care_rule_check(rule: CareRule) -> None:
     if trigger_get(rule.trigger) is None:
         raise ValidationError({"trigger": _("“%s” is not a known trigger.") % rule.trigger})
     if rule.fallback_channel and rule.fallback_channel == rule.channel:
@@ -102,7 +102,7 @@ def _rule_check(rule: CareRule) -> None:
 @transaction.atomic
 def care_rule_save(*, rule: CareRule) -> CareRule:
     """Create or change a rule. Turning a rule off cancels its scheduled messages."""
-    _rule_check(rule)
+    care_rule_check(rule)
     rule.full_clean()
     was_active = CareRule.objects.filter(pk=rule.pk, is_active=True).exists() if rule.pk else False
     rule.save()
@@ -140,8 +140,9 @@ def _default_rule(shop: Merchant, spec: TriggerSpec) -> CareRule:
 
 
 @transaction.atomic
-def care_rules_default_create(shop: Merchant) -> list[CareRule]:
-    """Give a shop the order-care rule set (off until the owner turns rules on), with copy in every language.
+def care_rules_default_create(shop: Merchant, *, is_demo: bool = False) -> list[CareRule]:
+    """Give a shop the order-care rule set with copy in every language: off until the owner turns
+    rules on, except in the demo shop, which shows the engine working.
 
     Idempotent: a rule of the same name is left as it is.
     """
@@ -151,7 +152,9 @@ def care_rules_default_create(shop: Merchant) -> list[CareRule]:
             continue
         rule = CareRule.objects.filter(shop=shop, name=str(spec.label)).first()
         if rule is None:
-            rule = care_rule_save(rule=_default_rule(shop, spec))
+            rule = _default_rule(shop, spec)
+            rule.is_active = is_demo
+            rule = care_rule_save(rule=rule)
             default_templates_create(rule=rule)
         rules.append(rule)
     return rules

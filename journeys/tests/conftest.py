@@ -44,7 +44,9 @@ def api(client, care_shop):
 
     class Api:
         def put(self, path, body, **headers):
-            return client.put(f"/api/v1/{path}", body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
+            return client.put(
+                f"/api/v1/{path}", body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}"
+            )
 
         def post(self, path, body):
             return client.post(

@@ -12,8 +12,8 @@ from django.utils import timezone
 from journeys.models import CareRule, Message
 from journeys.providers.base import RateLimit
 from journeys.services.dispatch import (
-    DispatchReport,
     Dispatcher,
+    DispatchReport,
     clock_now,
     messages_claim,
     messages_reap,
@@ -128,7 +128,8 @@ class TestChecksJustBeforeSending:
         message = shipped_message(order)
         assert (message.channel, message.status, message.address) == ("email", "sent", "anna@example.de")
         assert "Switched to email: no phone number" in message.explanation
-        assert len(mail.outbox) == 1 and twilio.count == 0
+        assert len(mail.outbox) == 1
+        assert twilio.count == 0
 
     def test_a_customer_who_opted_out_after_planning_is_not_texted(self, care_shop, twilio, noon):
         order = shipped_order(care_shop, email="")

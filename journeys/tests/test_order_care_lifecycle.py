@@ -86,7 +86,11 @@ def test_an_order_in_seoul_gets_exactly_the_right_messages_at_the_right_local_ti
     shipped = {
         "type": "shipped",
         "occurred_at": "2026-03-04T20:00:00Z",
-        "shipment": {"carrier": "CJ대한통운", "tracking_number": "6901234567", "tracking_url": "https://trace.example/6901234567"},
+        "shipment": {
+            "carrier": "CJ대한통운",
+            "tracking_number": "6901234567",
+            "tracking_url": "https://trace.example/6901234567",
+        },
     }
     with time_machine.travel(at("2026-03-04T20:00:05"), tick=False):
         assert api.post("orders/o-1/events", shipped).json()["outcome"] == "applied"
@@ -156,7 +160,7 @@ def test_an_unpaid_order_gets_its_reminder_an_hour_later(api, twilio):
     assert twilio.messages[0]["to"] == "+821023456789"
 
 
-def test_a_delivery_reported_days_late_is_recorded_as_too_late_not_sent(api, twilio):
+def test_a_delivery_reported_after_its_message_would_have_expired_plans_nothing(api, twilio):
     with time_machine.travel(at("2026-03-02T03:00:00"), tick=False):
         api.put("orders/o-4", {**SEOUL_ORDER, "number": "#2004", "placed_at": "2026-03-02T03:00:00Z"})
         api.post("orders/o-4/events", {"type": "paid"})
@@ -164,6 +168,20 @@ def test_a_delivery_reported_days_late_is_recorded_as_too_late_not_sent(api, twi
     with time_machine.travel(at("2026-03-20T03:00:00"), tick=False):
         api.post("orders/o-4/events", {"type": "delivered", "occurred_at": "2026-03-05T03:00:00Z"})
         assert drain() == {}
-    delivered = messages()["delivered"]
-    assert (delivered.status, delivered.reason) == ("expired", "expired_window")
-    assert "too late" in delivered.explanation
+    assert "delivered" not in messages()
+    assert messages()["shipped"].status == "cancelled", "a delivered order needs no shipping notice"
+
+
+def test_a_message_pushed_past_its_useful_life_by_the_send_window_is_recorded_as_expired(api, twilio, rules):
+    rules["out_for_delivery"].expire_after_hours = 2
+    rules["out_for_delivery"].save()
+    with time_machine.travel(at("2026-03-02T03:00:00"), tick=False):
+        api.put("orders/o-5", {**SEOUL_ORDER, "number": "#2005", "placed_at": "2026-03-02T03:00:00Z"})
+        api.post("orders/o-5/events", {"type": "paid"})
+        api.post("orders/o-5/events", {"type": "shipped"})
+    # Out for delivery at 21:00 in Seoul: the next allowed minute (09:00) is after its 2 hours.
+    with time_machine.travel(at("2026-03-03T12:00:00"), tick=False):
+        api.post("orders/o-5/events", {"type": "out_for_delivery"})
+    message = messages()["out_for_delivery"]
+    assert (message.status, message.reason) == ("expired", "expired_window")
+    assert "too late" in message.explanation

@@ -188,24 +188,27 @@ moments = st.integers(0, (LAST - FIRST) // dt.timedelta(microseconds=1) - 1).map
 )
 
 
+def offset_at_minute(zone: ZoneInfo, minutes: int) -> dt.timedelta | None:
+    return (FIRST + minutes * MINUTE).astimezone(zone).utcoffset()
+
+
 @functools.cache
 def transitions_2025_2027() -> tuple[tuple[str, dt.datetime], ...]:
     """(zone, instant) for every UTC offset change in 2025-2027, to the minute (all are on whole minutes then)."""
     found = []
-    weeks = (LAST - FIRST) // dt.timedelta(weeks=1)
+    week, last = 7 * 24 * 60, (LAST - FIRST) // MINUTE
     for zone_name in ZONES:
         zone = ZoneInfo(zone_name)
-
-        def offset(minutes: int, zone: ZoneInfo = zone) -> dt.timedelta | None:
-            return (FIRST + minutes * MINUTE).astimezone(zone).utcoffset()
-
-        for week in range(weeks):
-            before, after = week * 7 * 24 * 60, (week + 1) * 7 * 24 * 60
-            if offset(before) == offset(after):
-                continue
+        for before in range(0, last, week):
+            after = min(before + week, last)
+            if offset_at_minute(zone, before) == offset_at_minute(zone, after):
+                continue  # no zone changes its offset twice within a week in these years
             while after - before > 1:
                 middle = (before + after) // 2
-                before, after = (before, middle) if offset(middle) == offset(after) else (middle, after)
+                if offset_at_minute(zone, middle) == offset_at_minute(zone, after):
+                    after = middle
+                else:
+                    before = middle
             found.append((zone_name, FIRST + after * MINUTE))
     return tuple(found)
 
@@ -218,7 +221,10 @@ def around_a_transition(draw):
     seconds = draw(st.one_of(st.integers(-6 * 3600, 3600), st.integers(-30 * 3600, 30 * 3600)))
     moment = instant + dt.timedelta(seconds=seconds)
     # Wall times around the skipped (gap) or repeated (fold) stretch of the clock, half of them inside it.
-    walls = sorted((instant - moment_offset).astimezone(ZoneInfo(zone)).replace(tzinfo=None) for moment_offset in (MINUTE, dt.timedelta(0)))
+    walls = sorted(
+        (instant - moment_offset).astimezone(ZoneInfo(zone)).replace(tzinfo=None)
+        for moment_offset in (MINUTE, dt.timedelta(0))
+    )
     earliest, latest = walls[0] + MINUTE - HALF_HOUR, walls[1] + HALF_HOUR
     near = st.integers(0, (latest - earliest) // MINUTE).map(lambda minutes: (earliest + minutes * MINUTE).time())
     start, end = draw(st.one_of(near, whole_minutes)), draw(st.one_of(near, whole_minutes))
@@ -259,4 +265,3 @@ def test_next_allowed_is_the_earliest_allowed_instant_in_every_zone(zone, moment
 def test_next_allowed_is_the_earliest_allowed_instant_around_offset_changes(case):
     zone, moment, window = case
     assert_earliest_allowed(window, moment, zone)
-

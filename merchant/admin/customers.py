@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from merchant import services
 from merchant.admin.csv_import import IMPORT, CsvImportMixin
@@ -16,6 +17,7 @@ from merchant.admin.tenancy import (
 )
 from merchant.models import Customer, Product, Tag
 from merchant.phones import phone_parse
+from merchant.timeline import timeline_for
 
 
 class PhoneProblemFilter(admin.SimpleListFilter):
@@ -104,9 +106,18 @@ class CustomerAdmin(CsvImportMixin, ShopScopedAdmin):
         ("Record", {"fields": ("created_at", "updated_at")}),
     )
 
+    change_form_template = "admin/merchant/customer/change_form.html"
+
     @admin.display(description="Phone", ordering="phone")
     def phone_display(self, customer: Customer) -> str:
         return customer.phone.as_international if customer.phone else "-"
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            # Everything that happened to the customer's orders and messages, oldest first.
+            context["timeline"] = timeline_for(customer=obj)
+            context["timeline_now"] = timezone.now()
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def save_model(self, request, obj, form, change):
         fields = {name: form.cleaned_data[name] for name in services.CUSTOMER_FIELDS if name in form.cleaned_data}

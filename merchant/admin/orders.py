@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import ngettext
 
 from merchant import services
@@ -12,8 +13,8 @@ from merchant.actors import Actor
 from merchant.admin.csv_import import IMPORT, CsvImportMixin
 from merchant.admin.tenancy import CHANGE, VIEW, Role, ShopListFilter, ShopScopedAdmin, ShopScopedMixin
 from merchant.exceptions import InvalidTransition
-from merchant.models import Order, OrderEvent, OrderLine, Shipment
-from merchant.selectors import order_timeline_queryset
+from merchant.models import Order, OrderLine, Shipment
+from merchant.timeline import timeline_for
 
 READ_ONLY = {Role.OWNER: frozenset({VIEW}), Role.AGENT: frozenset({VIEW})}
 
@@ -44,35 +45,6 @@ class ShipmentInline(OrderChildInline):
     fields = ("carrier", "tracking_number", "tracking_url", "status", "shipped_at", "last_carrier_event_at")
 
 
-class OrderEventInline(OrderChildInline):
-    model = OrderEvent
-    verbose_name_plural = "Timeline"
-    fields = ("occurred_at", "type", "status_change", "outcome", "actor", "summary")
-    ordering = ("occurred_at", "id")
-
-    def get_queryset(self, request):
-        return order_timeline_queryset(super().get_queryset(request))
-
-    @admin.display(description="Status")
-    def status_change(self, event: OrderEvent) -> str:
-        if not event.from_status or event.from_status == event.to_status:
-            return event.get_to_status_display()
-        return f"{event.get_from_status_display()} → {event.get_to_status_display()}"
-
-    @admin.display(description="By")
-    def actor(self, event: OrderEvent) -> str:
-        who = event.actor_user.get_username() if event.actor_user else event.actor_label
-        return f"{event.get_actor_kind_display()}: {who}" if who else event.get_actor_kind_display()
-
-    @admin.display(description="Details")
-    def summary(self, event: OrderEvent) -> str:
-        return ", ".join(
-            f"{key.replace('_', ' ')}: {value}"
-            for key, value in event.details.items()
-            if value not in ("", None) and not key.endswith("_id")
-        )
-
-
 class ShipForm(forms.Form):
     carrier = forms.CharField(required=False, max_length=100)
     tracking_number = forms.CharField(required=False, max_length=100)
@@ -99,7 +71,9 @@ class OrderAdmin(CsvImportMixin, ShopScopedAdmin):
     list_select_related = ("shop", "customer")
     search_fields = ("number", "external_id", "customer__email", "customer__last_name", "customer__phone")
     date_hierarchy = "placed_at"
-    inlines = (OrderLineInline, ShipmentInline, OrderEventInline)
+    # The timeline (order events merged with what other apps register, e.g. messages) is a
+    # panel under the inlines: see render_change_form and merchant.timeline.
+    inlines = (OrderLineInline, ShipmentInline)
     actions = ("mark_paid", "mark_shipped", "mark_delivered", "cancel_orders", "record_refund")
     fieldsets = (
         (None, {"fields": ("shop", "number", "external_id", "customer", "status", "source_platform", "language")}),
@@ -136,6 +110,9 @@ class OrderAdmin(CsvImportMixin, ShopScopedAdmin):
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         context["order_actions"] = self.get_action_choices(request, default_choices=[])
+        if obj is not None:
+            context["timeline"] = timeline_for(order=obj)
+            context["timeline_now"] = timezone.now()
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     # --- actions ------------------------------------------------------------------------------

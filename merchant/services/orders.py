@@ -235,7 +235,8 @@ def _order_event_write(
 def _order_lock(order: Order) -> Order:
     """The order row, locked for this transaction and read fresh (lock order: order first)."""
     # Only the order row: locking the joined shop would make every order of a shop wait in line.
-    return Order.objects.select_for_update(of=("self",)).select_related("shop").get(pk=order.pk)
+    # The customer comes along because the listeners (the message planner) need it.
+    return Order.objects.select_for_update(of=("self",)).select_related("shop", "customer").get(pk=order.pk)
 
 
 def _transition_outcome(order: Order, to: str, occurred_at: dt.datetime) -> str:

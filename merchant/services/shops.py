@@ -28,6 +28,7 @@ def merchant_create(
     contact_email: str = "",
     contact_phone: str = "",
     sender_name: str = "",
+    is_demo: bool = False,
 ) -> Merchant:
     """Create a shop with what other apps set up for it (default care rules).
 
@@ -48,7 +49,7 @@ def merchant_create(
     )
     shop.full_clean()
     shop.save()
-    shop_listeners.notify_created(shop)
+    shop_listeners.notify_created(shop, is_demo=is_demo)
     return shop
 
 

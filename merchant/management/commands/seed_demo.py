@@ -240,6 +240,7 @@ class Command(BaseCommand):
                 currency="USD",
                 contact_email="care@example.com",
                 sender_name="DemoOutfit",
+                is_demo=True,
             )
         return shop
 
