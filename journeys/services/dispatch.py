@@ -359,9 +359,16 @@ ACK_FIELDS = (
     "explanation",
     "sent_at",
     "finished_at",
-    "lease_owner",
-    "lease_until",
-    "updated_at",
+)
+_DATETIME_FIELDS = {"send_at", "sent_at", "finished_at"}
+# One parameterised statement per row, sent with executemany: far cheaper than one UPDATE with a
+# CASE per column over the batch, and the lease check rides along in the WHERE clause.
+_RECORD_ASSIGNMENTS = ", ".join(f"{name} = %s" for name in ACK_FIELDS)
+_RECORD_SQL = (
+    "UPDATE journeys_message SET "  # noqa: S608 - column names are the constants above; values are parameters
+    + _RECORD_ASSIGNMENTS
+    + ", lease_owner = '', lease_until = NULL, updated_at = %s"
+    + " WHERE id = %s AND status = 'sending' AND lease_owner = %s"
 )
 
 
@@ -369,24 +376,18 @@ def messages_record(*, outcomes: list[tuple[Message, dict[str, Any]]], owner: st
     """Write outcomes in one transaction, only for rows still leased to `owner`. Returns rows written."""
     if not outcomes:
         return 0
-    with transaction.atomic():
-        still_ours = Message.objects.filter(
-            pk__in=[m.pk for m, _c in outcomes], status=Status.SENDING, lease_owner=owner
-        )
-        if connection.vendor == "postgresql":
-            still_ours = still_ours.select_for_update()
-        ours = set(still_ours.values_list("pk", flat=True))
-        rows = []
-        for message, changes in outcomes:
-            if message.pk not in ours:
-                continue
-            for name, value in changes.items():
-                setattr(message, name, value)
-            message.lease_owner, message.lease_until, message.updated_at = "", None, now
-            rows.append(message)
-        if rows:
-            Message.objects.bulk_update(rows, ACK_FIELDS, batch_size=500)
-        return len(rows)
+    adapt = connection.ops.adapt_datetimefield_value
+    rows = []
+    for message, changes in outcomes:
+        for name, value in changes.items():
+            setattr(message, name, value)
+        values = [
+            adapt(getattr(message, name)) if name in _DATETIME_FIELDS else getattr(message, name) for name in ACK_FIELDS
+        ]
+        rows.append([*values, adapt(now), message.pk, owner])
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(_RECORD_SQL, rows)
+        return max(cursor.rowcount, 0)
 
 
 # --- the loop ------------------------------------------------------------------------------------------

@@ -278,7 +278,8 @@ def order_messages_cancel_unfitting(*, order: Order, event: OrderEvent) -> int:
 
 def order_event_plan(order: Order, event: OrderEvent) -> None:
     """Order listener, inside the transaction of the change: cancel what no longer fits, plan what is due."""
-    if event.from_status != event.to_status:
+    # A new order has no messages yet; otherwise only a change of status can make one pointless.
+    if event.from_status and event.from_status != event.to_status:
         order_messages_cancel_unfitting(order=order, event=event)
     specs = {spec.name: spec for spec in triggers_for_order_event(event.type)}
     if not specs or order.customer_id is None:
