@@ -90,7 +90,8 @@ SHIPPED_STATUSES = frozenset({S.PARTIALLY_SHIPPED, S.SHIPPED})
 def _stuck_parcel_still_applies(message) -> str:
     """The parcel is still quiet since the update the message was planned for."""
     shipment_id = message.step.split("-")[1] if message.step.startswith("shipment-") else None
-    shipment = message.order.shipments.filter(pk=shipment_id).first() if shipment_id else None
+    # Over the prefetched parcels of the batch, not one query per message.
+    shipment = next((s for s in message.order.shipments.all() if str(s.pk) == shipment_id), None)
     if shipment is None:
         return ""
     if shipment.status == Shipment.Status.DELIVERED:

@@ -21,7 +21,9 @@ from journeys.selectors import (
     message_trigger_label,
     order_recent_list,
 )
+from journeys.send_windows import window_describe
 from journeys.services.content import content_render
+from journeys.services.planning import rule_window
 from journeys.services.rules import care_rule_dry_run, care_rule_save, message_template_save
 from journeys.sms_encoding import sms_cost_hint, sms_length
 from journeys.triggers import triggers_all
@@ -173,9 +175,7 @@ class CareRuleAdmin(ShopScopedAdmin):
 
     @admin.display(description=_("window"))
     def window(self, rule: CareRule) -> str:
-        if rule.send_any_hour:
-            return _("any hour")
-        return f"{rule.window_start:%H:%M}–{rule.window_end:%H:%M}"
+        return window_describe(rule_window(rule))
 
     # --- saving through the services ------------------------------------------------------------------
     def save_model(self, request, obj, form, change):

@@ -34,7 +34,7 @@ from journeys.models import Coupon, Message, MessageClass
 from journeys.providers import provider_for_channel
 from journeys.providers.base import Envelope, Outcome, Provider, SendResult
 from journeys.send_windows import window_allows, window_next_allowed
-from journeys.services.buckets import bucket_give_back, bucket_take
+from journeys.services.buckets import bucket_give_back, bucket_take, bucket_wait_seconds
 from journeys.services.content import NoTemplate, message_content
 from journeys.services.planning import channel_problem, local_moment, rule_window
 from journeys.triggers import trigger_get
@@ -400,6 +400,8 @@ class DispatchReport:
     claim_seconds: float = 0.0
     record_seconds: float = 0.0
     reaped: int = 0
+    # Seconds until the provider's rate limit gives a token again; 0 when the batch was not held back.
+    throttled_for: float = 0.0
 
     def add(self, other: "DispatchReport") -> None:
         self.claimed += other.claimed
@@ -473,6 +475,8 @@ class Dispatcher:
         limit = provider.rate_limit
         if limit is not None:
             wanted = bucket_take(key=provider.bucket_key, limit=limit, wanted=wanted, now=now)
+            if wanted == 0:
+                report.throttled_for = bucket_wait_seconds(limit=limit)
         ids = messages_claim(channel=channel, limit=wanted, owner=self.owner, now=now)
         if limit is not None and len(ids) < wanted:
             bucket_give_back(key=provider.bucket_key, tokens=wanted - len(ids))
@@ -528,15 +532,21 @@ class Dispatcher:
         total = DispatchReport()
         while not should_stop():
             total.reaped += self.reap_now_and_then()
-            claimed = 0
+            claimed, throttled_for = 0, []
             for channel in self.channels:
                 report = self.batch(channel)
                 total.add(report)
                 claimed += report.claimed
+                if report.throttled_for:
+                    throttled_for.append(report.throttled_for)
             if max_messages is not None and total.claimed >= max_messages:
                 break
             if deadline is not None and time.monotonic() >= deadline:
                 break
+            if claimed == 0 and throttled_for:
+                # Held back by a rate limit, not idle: messages may still be due.
+                time.sleep(min(throttled_for))
+                continue
             if claimed == 0:
                 if stop_when_idle:
                     break

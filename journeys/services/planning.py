@@ -10,6 +10,7 @@ are found by `time_triggers_scan`, a periodic indexed query.
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef
@@ -92,14 +93,8 @@ def rule_window(rule: CareRule) -> SendWindow:
 
 def local_moment(moment: dt.datetime, time_zone: str) -> str:
     """ "3 Mar 14:02" in the given zone: how explanations show times."""
-    local = timezone.localtime(moment, timezone=_zone(time_zone))
+    local = timezone.localtime(moment, timezone=ZoneInfo(time_zone))
     return f"{local.day} {local:%b %H:%M}"
-
-
-def _zone(name: str):
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo(name)
 
 
 def delay_describe(rule: CareRule) -> str:

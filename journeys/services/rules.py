@@ -66,10 +66,11 @@ def default_copy(trigger: str, language: str) -> dict[str, str] | None:
 def default_templates_create(*, rule: CareRule) -> list[MessageTemplate]:
     """The shipped copy of the rule's trigger, for each of its channels and every shipped language."""
     created = []
+    existing = set(rule.templates.values_list("channel", "language"))
     for channel in rule.channels:
         for language, _name in settings.LANGUAGES:
             copy = default_copy(rule.trigger, language)
-            if copy is None or rule.templates.filter(channel=channel, language=language).exists():
+            if copy is None or (channel, language) in existing:
                 continue
             template = MessageTemplate(
                 rule=rule,

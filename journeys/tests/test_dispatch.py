@@ -220,6 +220,16 @@ class TestRateLimit:
             assert dispatcher.batch("sms").claimed == 3
         assert twilio.count == 6
 
+    def test_draining_what_is_due_waits_for_the_rate_limit_instead_of_stopping(self, care_shop, twilio, settings):
+        settings.TWILIO_RATE_PER_SECOND = 5
+        with time_machine.travel(NOON_IN_BERLIN, tick=True):
+            for n in range(8):
+                shipped_order(care_shop, number=f"#{n}", phone=f"+49151123456{n:02d}")
+            started = timezone.now()
+            assert drain(channels=["sms"]) == {"sent": 8}
+            assert (timezone.now() - started).total_seconds() >= 0.5, "three sends had to wait for tokens"
+        assert twilio.count == 8
+
 
 def test_lease_and_due_times_follow_the_database_clock(settings):
     settings.JOURNEYS_CLOCK = "database"
