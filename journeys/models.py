@@ -310,3 +310,40 @@ class ProviderBucket(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.rate_per_second}/s)"
+
+
+class ConsentRecord(models.Model):
+    """One change to what a customer allows on a channel, kept forever as evidence (who, when, how, words).
+
+    The customer's current state lives on `merchant.Customer` (`*_marketing_consent_at`,
+    `*_opted_out_at`); `journeys.services.consent.consent_record` changes both together.
+    """
+
+    class Action(models.TextChoices):
+        # Marketing consent given / taken back. Transactional messages need none.
+        GRANTED = "granted", _("Marketing consent given")
+        WITHDRAWN = "withdrawn", _("Marketing consent withdrawn")
+        # No messages of any class on the channel (SMS STOP, unsubscribe, hard bounce, complaint) / lifted again.
+        OPTED_OUT = "opted_out", _("Opted out")
+        OPTED_IN = "opted_in", _("Opted back in")
+
+    shop = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="consent_records")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="consent_records")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    action = models.CharField(max_length=10, choices=Action.choices)
+    # How it came: "sms_keyword", "unsubscribe_page", "email_bounce", "email_complaint", "provider", "admin", ...
+    source = models.CharField(max_length=40)
+    # The words the customer saw or sent: the checkbox text, the keyword received, the page's button.
+    wording = models.TextField(blank=True)
+    actor = models.CharField(max_length=200, blank=True)
+    message = models.ForeignKey(
+        "journeys.Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="consent_records"
+    )
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["customer", "at"], name="journeys_consent_customer_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.channel} {self.action} ({self.source})"
