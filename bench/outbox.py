@@ -5,7 +5,9 @@ For each database (SQLite in a fresh temporary VAR_DIR; PostgreSQL in a fresh da
 `bench_outbox_<pid>` on postgres@127.0.0.1:5432, skipped with a message when it does not answer):
 
 1. migrate; through the services create a shop (its default rules), a customer with an E.164 phone
-   and an email, an order taken to `shipped`, and the `shipped` rule turned on;
+   and an email, an order taken to `shipped`, and the `shipped` rule turned on; copy that customer
+   and order BENCH_RECIPIENTS times (default 10,000), so the seeded rows cycle through as many
+   different customers, orders and parcels and a batch is as varied as a real one;
 2. planning: the same order lifecycle (created, paid, shipped, out for delivery, delivered,
    refunded) timed per event with the journeys planner unregistered, registered with no active
    rule, and registered with every default rule active, interleaved order by order;
@@ -25,7 +27,7 @@ For each database (SQLite in a fresh temporary VAR_DIR; PostgreSQL in a fresh da
 
 Knobs (flags or environment): BENCH_DB, BENCH_MESSAGES, BENCH_BATCH, BENCH_PROVIDER_LATENCY,
 BENCH_SEND_CONCURRENCY, BENCH_PG_DISPATCHERS, BENCH_DRAIN_SECONDS (0: drain everything),
-BENCH_IDLE_MESSAGES, BENCH_PLANNING_ORDERS, BENCH_OUTBOX_PARTS, BENCH_PROFILE.
+BENCH_IDLE_MESSAGES, BENCH_PLANNING_ORDERS, BENCH_OUTBOX_PARTS, BENCH_PROFILE, BENCH_RECIPIENTS.
 
 Exit status is non-zero only when the benchmark itself crashes; a missed budget is printed.
 
@@ -140,14 +142,52 @@ def setup(args: dict) -> dict:
     planned = Message.objects.filter(order=order, trigger="shipped").first()
     explanation = planned.explanation if planned else "Rule “Shipped, with tracking”: shipped. Send at once."
     Message.objects.all().delete()
+    recipients = recipients_clone(order, int(args.get("recipients", 1)))
     return {
         "shop": shop.pk,
         "customer": customer.pk,
         "order": order.pk,
         "rule": rule.pk,
+        "recipients": recipients,
         "explanation": explanation,
         "templates": list(rule.templates.values_list("channel", "language")),
     }
+
+
+def recipients_clone(order, count: int) -> int:
+    """`count` customers, each with their own shipped order (two lines, one parcel), copied from `order`.
+
+    The seeded messages cycle through them (table `bench_recipient`), so a claimed batch holds as
+    many different customers and orders as a real one, not one row repeated. Returns the count.
+    """
+    from django.db import connection
+
+    from merchant.models import Customer, Order, OrderLine, Shipment
+
+    def copy_of(instance, **changes):
+        values = {f.attname: getattr(instance, f.attname) for f in type(instance)._meta.concrete_fields}
+        return type(instance)(**{**values, "id": None, "external_id": None, **changes})
+
+    order = Order.objects.select_related("customer").get(pk=order.pk)  # as stored, after the services ran
+    customer, lines, shipment = order.customer, list(order.lines.all()), order.shipments.get()
+    customers = [customer] + Customer.objects.bulk_create(
+        [copy_of(customer, first_name=f"Ana{n}", email=f"ana{n}@example.com") for n in range(1, count)], 2000
+    )
+    orders = [order] + Order.objects.bulk_create(
+        [copy_of(order, customer_id=c.pk, number=f"#B{n + 1}") for n, c in enumerate(customers[1:], 1)], 2000
+    )
+    OrderLine.objects.bulk_create([copy_of(line, order_id=o.pk) for o in orders[1:] for line in lines], 2000)
+    shipments = [shipment] + Shipment.objects.bulk_create([copy_of(shipment, order_id=o.pk) for o in orders[1:]], 2000)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TABLE bench_recipient (n integer PRIMARY KEY, customer_id bigint, order_id bigint, "
+            "shipment_id bigint)"
+        )
+        cursor.executemany(
+            "INSERT INTO bench_recipient VALUES (%s, %s, %s, %s)",
+            [(n, c.pk, o.pk, s.pk) for n, (c, o, s) in enumerate(zip(customers, orders, shipments, strict=True))],
+        )
+    return count
 
 
 def planning(args: dict) -> dict:
@@ -540,21 +580,38 @@ def dispatch_main(args: dict) -> dict:
 
         return wrapper
 
-    original_process = dispatch.Dispatcher.process_claimed
+    # "process": deciding a claimed batch and starting its sends (send_claimed) plus waiting for the
+    # answers and recording them (finish); the clock read inside counts as "clock before record".
+    def timed_phase(function):
+        def phase(self, *a, **kw):
+            state["in_process"] = True
+            started = time.perf_counter()
+            try:
+                return function(self, *a, **kw)
+            finally:
+                spent["process"] += time.perf_counter() - started
+                state["in_process"] = False
 
-    def process_claimed(self, ids, **kw):
-        state["in_process"] = True
-        started = time.perf_counter()
-        try:
-            return original_process(self, ids, **kw)
-        finally:
-            spent["process"] += time.perf_counter() - started
+        return phase
+
+    original_finish = dispatch.Dispatcher.finish
+
+    def finish(self, flight):
+        if flight.decisions:
             spent["batches"] += 1
-            state["in_process"] = False
+        return original_finish(self, flight)
 
-    dispatch.Dispatcher.process_claimed = process_claimed
+    dispatch.Dispatcher.send_claimed = timed_phase(dispatch.Dispatcher.send_claimed)
+    dispatch.Dispatcher.finish = timed_phase(finish)
+    dispatch.messages_for_sending = wrap("load", dispatch.messages_for_sending)
+    original_send_all = dispatch.Dispatcher._send_all
+
+    def send_all(self, provider, envelopes):
+        answers = original_send_all(self, provider, envelopes)
+        return wrap("send", answers)  # the time spent waiting for the provider's answers
+
+    dispatch.Dispatcher._send_all = send_all
     dispatch.message_decide = wrap("decide", dispatch.message_decide)
-    dispatch.Dispatcher._send_all = wrap("send", dispatch.Dispatcher._send_all)
     dispatch.clock_now = wrap("clock", dispatch.clock_now)
     dispatch.messages_reap = wrap("reap", dispatch.messages_reap)
 
@@ -797,13 +854,14 @@ class RawDb:
         if self.kind == "postgres":
             sql = f"""
 INSERT INTO journeys_message ({self.COLUMNS})
-SELECT %(shop)s, %(customer)s, %(order)s, %(rule)s, 'shipped', 'shipment-' || g::text,
+SELECT %(shop)s, r.customer_id, r.order_id, %(rule)s, 'shipped', 'shipment-' || r.shipment_id::text,
     %(prefix)s::text || lpad(g::text, 9, '0'),
     'sms', 'email', '', 'en', 'UTC', 'transactional', 'scheduled', '', %(anchor)s::timestamptz,
     %(anchor)s::timestamptz, %(first)s::timestamptz + g * interval '1 millisecond', %(expires)s::timestamptz, 0, 5,
     '', NULL, '', '', '', '', %(explanation)s::text, '', '', '', NULL, '', NULL, NULL, NULL, NULL, NULL,
     %(now)s::timestamptz, %(now)s::timestamptz
 FROM generate_series(1, %(count)s::int) AS g
+JOIN bench_recipient AS r ON r.n = g %% %(recipients)s
 """  # noqa: S608 - constant column list
             params = {**ids, "prefix": prefix, "anchor": anchor, "first": first, "expires": expires, "now": now}
             params.update(count=count, explanation=explanation)
@@ -820,19 +878,19 @@ FROM generate_series(1, %(count)s::int) AS g
             sql = f"""
 INSERT INTO journeys_message ({self.COLUMNS})
 WITH RECURSIVE seq(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM seq WHERE g < :count)
-SELECT :shop, :customer, :order, :rule, 'shipped', 'shipment-' || g, :prefix || printf('%09d', g), 'sms', 'email',
+SELECT :shop, r.customer_id, r.order_id, :rule, 'shipped', 'shipment-' || r.shipment_id, :prefix || printf('%09d', g),
+    'sms', 'email',
     '', 'en', 'UTC',
     'transactional', 'scheduled', '', :anchor, :anchor,
     strftime('%Y-%m-%d %H:%M:%f', :first, '+' || (g / 1000) || '.' || printf('%03d', g % 1000) || ' seconds'),
     :expires, 0, 5, '', NULL, '', '', '', '', :explanation, '', '', '', NULL, '', NULL, NULL, NULL, NULL, NULL,
     :now, :now
-FROM seq
+FROM seq JOIN bench_recipient AS r ON r.n = g % :recipients
 """  # noqa: S608 - constant column list
             params = {
                 "shop": ids["shop"],
-                "customer": ids["customer"],
-                "order": ids["order"],
                 "rule": ids["rule"],
+                "recipients": ids["recipients"],
                 "prefix": prefix,
                 "anchor": text(anchor),
                 "first": text(first),
@@ -973,7 +1031,9 @@ def summarize_ours(run_result: dict) -> dict:
     drain_s = sum(r["drain_s"] for r in reports)  # dispatcher-seconds
     decide_s, send_s = spent["decide"], spent["send"]
     clock_in_process = spent["clock_in_process"]
-    load_s = spent["process"] - decide_s - send_s - record_s - clock_in_process
+    load_s = spent["load"]
+    # What else happens in the batch: starting the sends and sorting the answers.
+    rest_of_batch_s = spent["process"] - load_s - decide_s - send_s - record_s - clock_in_process
     window = max(r["ended_epoch"] for r in reports) - min(r["started_epoch"] for r in reports)
     per_msg = 1000 / claimed if claimed else 0.0
     return {
@@ -985,9 +1045,10 @@ def summarize_ours(run_result: dict) -> dict:
         "claim_record_ms_per_msg": (claim_s + record_s) * per_msg,
         "breakdown_ms_per_msg": {
             "claim (clock + claim SQL)": claim_s * per_msg,
-            "load (ORM select + prefetch)": load_s * per_msg,
+            "load (ORM select + related rows)": load_s * per_msg,
             "decide + render": decide_s * per_msg,
-            "HTTP sends (wall of the batch)": send_s * per_msg,
+            "HTTP sends (waiting for the batch's answers)": send_s * per_msg,
+            "starting sends, sorting answers": rest_of_batch_s * per_msg,
             "clock before record": clock_in_process * per_msg,
             "record (messages_record)": record_s * per_msg,
             "reaper": spent["reap"] * per_msg,
@@ -1027,7 +1088,7 @@ def bench_database(kind: str, options) -> dict:
         env = base_env(tmp / "var", database_url)
         print(f"[{kind}] migrate …", flush=True)
         run([python_bin(), "manage.py", "migrate", "--noinput"], {**env, "DEBUG": "true"})
-        ids = helper("setup", {}, env)
+        ids = helper("setup", {"recipients": options.recipients}, env)
         db = RawDb(kind, database_url or str(tmp / "var" / "merchant.sqlite3"))
         phase_done("migrate + setup")
 
@@ -1064,6 +1125,7 @@ def bench_database(kind: str, options) -> dict:
                     "dispatchers": count,
                     "batch": options.batch,
                     "messages": options.messages,
+                    "recipients": options.recipients,
                     "sent": sent,
                     "stopped_by_time_limit": sent < options.messages,
                     "seed_s": seed_s,
@@ -1281,7 +1343,8 @@ def markdown(results: list[dict], meta: dict) -> str:
         f"- Budgets: drain ≥ {BUDGET_RATE:.0f} messages/s end to end and claim+record ≤ {BUDGET_OVERHEAD}× the raw "
         f"claim+ack SQL per message; planning adds < {BUDGET_PLANNING_P50_MS:.0f} ms p50 per order event; an idle "
         "tick is an index range scan",
-        f"- Drain: {meta['messages']:,} due SMS rows (one shop, customer, shipped order, `shipped` rule); fake "
+        f"- Drain: {meta['messages']:,} due SMS rows (one shop, `shipped` rule, cycling through "
+        f"{meta.get('recipients', 1):,} customers each with a shipped order); fake "
         f"Twilio in its own process with {meta['latency'] * 1000:.0f} ms latency per request; dispatcher processes "
         f"running `Dispatcher(channels=['sms'], batch_size={meta['batch']}).drain()` with "
         f"TWILIO_CONCURRENCY={meta['send_concurrency']}, each drain stopped after "
@@ -1384,6 +1447,8 @@ def main() -> int:
     parser.add_argument("--planning-orders", type=int, default=int(env("BENCH_PLANNING_ORDERS", 100)))
     parser.add_argument("--parts", default=env("BENCH_OUTBOX_PARTS", ",".join(PARTS)),
                         help="which of planning,drain,idle to run")  # fmt: skip
+    parser.add_argument("--recipients", type=int, default=int(env("BENCH_RECIPIENTS", "10000")),
+                        help="customers (each with a shipped order) the seeded messages cycle through")  # fmt: skip
     parser.add_argument("--profile", action="store_true", default=env("BENCH_PROFILE", "") not in ("", "0"),
                         help="also run one dispatcher under cProfile")  # fmt: skip
     parser.add_argument("--profile-messages", type=int, default=20_000)
@@ -1421,6 +1486,7 @@ def main() -> int:
         "python": sys.version.split()[0],
         "command": " ".join([".venv/bin/python", "bench/outbox.py", *sys.argv[1:]]),
         "messages": options.messages,
+        "recipients": options.recipients,
         "batch": options.batch,
         "latency": options.latency,
         "send_concurrency": options.send_concurrency,

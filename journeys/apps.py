@@ -8,11 +8,25 @@ class JourneysConfig(AppConfig):
     verbose_name = "Journeys"
 
     def ready(self) -> None:
-        from journeys.selectors import message_timeline_entries
+        from anymail.signals import tracking
+
+        from journeys.context import link_register
+        from journeys.selectors import (
+            consent_timeline_entries,
+            inbound_sms_timeline_entries,
+            message_timeline_entries,
+        )
+        from journeys.services import callbacks, inbound_sms  # noqa: F401 - register their Twilio inbound handlers
+        from journeys.services.email_events import email_tracking_received  # also registers its inbound handler
         from journeys.services.planning import order_event_plan
         from journeys.services.rules import care_rules_default_create
+        from journeys.services.unsubscribe import UNSUBSCRIBE_LINK
         from merchant import order_listeners, shop_listeners, timeline
 
         order_listeners.register_in_transaction(order_event_plan)
         shop_listeners.register_on_created(care_rules_default_create)
         timeline.register_timeline_source(message_timeline_entries)
+        timeline.register_timeline_source(consent_timeline_entries)
+        timeline.register_timeline_source(inbound_sms_timeline_entries)
+        tracking.connect(email_tracking_received, dispatch_uid="journeys.email_events")
+        link_register(UNSUBSCRIBE_LINK)

@@ -10,9 +10,10 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from journeys.models import CareRule, CouponPool, MessageTemplate
+from journeys.models import CareRule, CouponPool, MessageTemplate, SmsAccount
 from journeys.services.coupons import coupon_codes_parse
 from journeys.services.rules import care_rule_check, message_template_check
+from journeys.services.sms_accounts import sms_account_check
 from journeys.triggers import trigger_choices
 
 
@@ -136,4 +137,48 @@ class CouponPoolForm(forms.ModelForm):
         name = cleaned.get("name")
         if shop and name and CouponPool.objects.filter(shop=shop, name=name).exclude(pk=self.instance.pk).exists():
             self.add_error("name", _("This shop has a coupon pool of this name already."))
+        return cleaned
+
+
+class SmsAccountForm(forms.ModelForm):
+    """A shop's Twilio account. The auth token is write-only: typed, saved, never shown again."""
+
+    # Not named after the model field: that one is not editable, so no form ever renders its value.
+    new_auth_token = forms.CharField(
+        required=False,
+        strip=True,
+        label=_("Auth token"),
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=_("From the Twilio console. Leave empty to keep the saved one; it is never shown again."),
+    )
+
+    base_url = forms.URLField(
+        assume_scheme="https",
+        initial="https://api.twilio.com",
+        label=_("API address"),
+        help_text=_("Twilio's API. Change it only to point at a test server."),
+    )
+
+    class Meta:
+        model = SmsAccount
+        fields = (
+            "shop", "label", "account_sid", "from_number", "messaging_service_sid", "base_url",
+            "rate_per_second", "daily_cap", "is_active",
+        )  # fmt: skip
+
+    def clean(self):
+        cleaned = super().clean()
+        shop = cleaned.get("shop") or (self.instance.shop if self.instance.shop_id else None)
+        # The service's own checks, on what the account would become; the saved row is untouched.
+        candidate = copy.copy(self.instance)
+        candidate.shop = shop
+        for field in SmsAccount._meta.concrete_fields:
+            if field.name in cleaned and field.name not in ("shop", "auth_token"):
+                setattr(candidate, field.name, cleaned[field.name])
+        try:
+            sms_account_check(candidate, auth_token=cleaned.get("new_auth_token") or "")
+        except ValidationError as error:
+            if hasattr(error, "error_dict") and "auth_token" in error.error_dict:
+                error.error_dict["new_auth_token"] = error.error_dict.pop("auth_token")
+            add_service_errors(self, error)
         return cleaned

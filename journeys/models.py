@@ -7,14 +7,15 @@ status moves only along `Message.TRANSITIONS`, through `journeys.services`.
 
 import datetime as dt
 
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator, URLValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
-from merchant.models import LANGUAGE_CHOICES, MONEY, BaseModel, Customer, Merchant, Order, Tag
+from merchant.models import LANGUAGE_CHOICES, MONEY, BaseModel, Customer, InboundEvent, Merchant, Order, Tag
 
 
 class Channel(models.TextChoices):
@@ -212,10 +213,18 @@ class Message(models.Model):
     OPEN: frozenset[str] = frozenset({S.SCHEDULED, S.SENDING})
     del S
 
-    shop = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="messages")
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, null=True, blank=True, related_name="messages")
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, null=True, blank=True, related_name="messages")
-    rule = models.ForeignKey(CareRule, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages")
+    # No single-column indexes on these keys: the composite indexes in Meta start with them, and every
+    # index more costs each insert and each statement's planning on the busiest table.
+    shop = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="messages", db_index=False)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, null=True, blank=True, related_name="messages", db_index=False
+    )
+    order = models.ForeignKey(
+        Order, on_delete=models.CASCADE, null=True, blank=True, related_name="messages", db_index=False
+    )
+    rule = models.ForeignKey(
+        CareRule, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages", db_index=False
+    )
     trigger = models.CharField(max_length=40)
     # What makes this send unique within its rule and order: "0", a shipment, a refund event.
     step = models.CharField(max_length=40, default="0")
@@ -290,10 +299,182 @@ class Message(models.Model):
             models.Index(fields=["customer", "send_at"], name="journeys_msg_customer_idx"),
             models.Index(fields=["shop", "status", "send_at"], name="journeys_msg_shop_status_idx"),
             models.Index(fields=["rule", "send_at"], name="journeys_msg_rule_idx"),
+            # Provider callbacks find their message by the provider's id.
+            models.Index(
+                fields=["provider_message_id"],
+                condition=~Q(provider_message_id=""),
+                name="journeys_msg_provider_id_idx",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.trigger} → {self.get_channel_display()} ({self.get_status_display()})"
+
+
+class SmsAccount(BaseModel):
+    """A shop's own Twilio account: credentials, the sender, and how fast it may send.
+
+    The auth token is write-only: set through `journeys.services.sms_accounts`, used to sign
+    requests to Twilio and to check Twilio's signatures, and never shown, listed or logged.
+    """
+
+    shop = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="sms_accounts")
+    label = models.CharField(max_length=100, help_text=_("Your name for this account, e.g. “Twilio US”."))
+    account_sid = models.CharField(
+        _("account SID"),
+        max_length=34,
+        validators=[RegexValidator(r"^AC[0-9a-fA-F]{32}$", _("An account SID is AC followed by 32 hex digits."))],
+    )
+    # Kept in clear because requests are signed with it; editable=False keeps it out of every ModelForm.
+    auth_token = models.CharField(max_length=200, editable=False)
+    from_number = models.CharField(
+        max_length=16,
+        blank=True,
+        validators=[
+            RegexValidator(
+                r"^(\+[1-9]\d{1,14}|\d{3,8})$", _("Use an E.164 number such as +14155550100, or a short code.")
+            )
+        ],
+        help_text=_("The sender number. Give this or a messaging service SID, not both."),
+    )
+    messaging_service_sid = models.CharField(
+        _("messaging service SID"),
+        max_length=34,
+        blank=True,
+        validators=[
+            RegexValidator(r"^MG[0-9a-fA-F]{32}$", _("A messaging service SID is MG followed by 32 hex digits."))
+        ],
+    )
+    base_url = models.URLField(
+        _("API address"),
+        default="https://api.twilio.com",
+        validators=[URLValidator(schemes=["http", "https"])],
+        help_text=_("Twilio's API. Change it only to point at a test server."),
+    )
+    rate_per_second = models.FloatField(
+        null=True,
+        blank=True,
+        default=1.0,
+        validators=[MinValueValidator(0)],
+        # Twilio queues what a long code gets beyond 1 message per second; a short code takes 100.
+        help_text=_("Messages per second across all dispatchers; 1 suits a long code. Empty or 0: no limit."),
+    )
+    daily_cap = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("Most messages per day, e.g. a 10DLC carrier cap. Empty: no cap.")
+    )
+    is_active = models.BooleanField(default=True, help_text=_("A shop sends through its one active account."))
+
+    class Meta:
+        ordering = ["shop__name", "label", "id"]
+        verbose_name = _("SMS account")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shop"],
+                condition=Q(is_active=True),
+                name="journeys_smsaccount_one_active_per_shop",
+                violation_error_message=_("This shop has an active SMS account already; turn that one off first."),
+            ),
+            models.UniqueConstraint(fields=["shop", "label"], name="journeys_smsaccount_unique_label"),
+            models.CheckConstraint(
+                condition=(Q(from_number="") & ~Q(messaging_service_sid=""))
+                | (~Q(from_number="") & Q(messaging_service_sid="")),
+                name="journeys_smsaccount_one_sender",
+            ),
+            models.CheckConstraint(
+                condition=Q(rate_per_second__isnull=True) | Q(rate_per_second__gte=0),
+                name="journeys_smsaccount_rate_not_negative",
+            ),
+        ]
+        indexes = [models.Index(fields=["account_sid"], name="journeys_smsaccount_sid_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.account_sid})"
+
+    def __repr__(self) -> str:
+        return (
+            f"<SmsAccount {self.pk}: {self.label} {self.account_sid} {self.from_number or self.messaging_service_sid}>"
+        )
+
+    @property
+    def sender(self) -> str:
+        return self.from_number or self.messaging_service_sid
+
+
+class InboundSms(models.Model):
+    """A text a customer sent to a shop's number: a keyword acted on at once, or words kept for a person."""
+
+    class Kind(models.TextChoices):
+        OPT_OUT = "opt_out", _("Opt-out keyword")
+        OPT_IN = "opt_in", _("Opt-in keyword")
+        HELP = "help", _("Help keyword")
+        # Words that may mean "stop" ("wrong number", "不要再发"): a person decides, nothing changes before.
+        POSSIBLE_OPT_OUT = "possible_opt_out", _("Maybe an opt-out")
+        REPLY = "reply", _("Reply")
+
+    class Resolution(models.TextChoices):
+        AUTOMATIC = "automatic", _("Handled automatically")
+        OPTED_OUT = "opted_out", _("Opted out by staff")
+        NOT_OPT_OUT = "not_opt_out", _("Not an opt-out")
+
+    K, R = Kind, Resolution
+    # What a person may decide about a text not handled yet, by kind. Keywords are handled on arrival.
+    RESOLUTIONS: dict[str, frozenset[str]] = {
+        K.POSSIBLE_OPT_OUT: frozenset({R.OPTED_OUT, R.NOT_OPT_OUT}),
+        K.REPLY: frozenset({R.OPTED_OUT}),
+        K.OPT_OUT: frozenset(),
+        K.OPT_IN: frozenset(),
+        K.HELP: frozenset(),
+    }
+    del K, R
+
+    shop = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="inbound_sms")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, null=True, blank=True, related_name="inbound_sms")
+    event = models.ForeignKey(
+        InboundEvent,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("The raw delivery."),
+    )
+    provider_message_id = models.CharField(max_length=64, blank=True)
+    from_number = models.CharField(max_length=40)
+    to_number = models.CharField(max_length=40, blank=True)
+    body = models.TextField(blank=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    received_at = models.DateTimeField(default=timezone.now)
+    handled_at = models.DateTimeField(null=True, blank=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    resolution = models.CharField(max_length=12, choices=Resolution.choices, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name = _("text from a customer")
+        verbose_name_plural = _("texts from customers")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=["opt_out", "opt_in", "help", "possible_opt_out", "reply"]),
+                name="journeys_inboundsms_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(handled_at__isnull=True, resolution="") | Q(handled_at__isnull=False, resolution__gt=""),
+                name="journeys_inboundsms_handled_with_resolution",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["customer", "received_at"], name="journeys_insms_customer_idx"),
+            # "Texts waiting for a person" of a shop.
+            models.Index(
+                fields=["shop", "kind", "received_at"],
+                condition=Q(handled_at__isnull=True),
+                name="journeys_insms_waiting_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} from {self.from_number}"
 
 
 class ProviderBucket(models.Model):
@@ -347,3 +528,28 @@ class ConsentRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id} {self.channel} {self.action} ({self.source})"
+
+
+class TrackedLink(models.Model):
+    """A link in a sent message, replaced by a short /l/<token> link that counts clicks.
+
+    One row per distinct URL per message, so a resend of the same message reuses its tokens.
+    The token is random, not derived from anything, so it tells nobody who the customer is.
+    """
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="tracked_links")
+    url = models.URLField(max_length=2000)
+    token = models.CharField(max_length=20, unique=True)
+    clicks = models.PositiveIntegerField(default=0)
+    first_clicked_at = models.DateTimeField(null=True, blank=True)
+    last_clicked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["message", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["message", "url"], name="journeys_trackedlink_unique_url"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.token} → {self.url}"

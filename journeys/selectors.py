@@ -8,9 +8,19 @@ from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from journeys.context import CONTEXT_SCHEMA, Field, context_worst_case, links_all
-from journeys.models import CareRule, Channel, CouponPool, Message, MessageTemplate
+from journeys.models import (
+    CareRule,
+    Channel,
+    ConsentRecord,
+    CouponPool,
+    InboundSms,
+    Message,
+    MessageTemplate,
+    SmsAccount,
+)
 from journeys.services.content import content_render, message_context
 from journeys.services.planning import message_time_zone
 from journeys.sms_encoding import SmsLength, sms_cost_hint, sms_length
@@ -238,3 +248,97 @@ def message_timeline_entries(*, order: Order | None = None, customer: Customer |
         message_timeline_entry(message, with_order=customer is not None)
         for message in messages.order_by("send_at", "id")
     ]
+
+
+def consent_timeline_entries(*, order: Order | None = None, customer: Customer | None = None) -> list[TimelineEntry]:
+    """Timeline source: a customer's consent changes (opt-outs, opt-ins, marketing consent). One query."""
+    if customer is None:
+        return []
+    records = ConsentRecord.objects.filter(customer=customer).order_by("at", "id")
+    return [
+        TimelineEntry(
+            at=record.at,
+            kind="consent",
+            title=f"{record.get_action_display()} · {record.get_channel_display()}",
+            detail=" · ".join(
+                part
+                for part in (
+                    record.source.replace("_", " "),
+                    f"“{record.wording}”" if record.wording else "",
+                    record.actor,
+                )
+                if part
+            ),
+        )
+        for record in records
+    ]
+
+
+def _text_state(text: InboundSms) -> str:
+    if text.resolution:
+        return text.get_resolution_display()
+    return _("Waiting for a person") if text.kind == InboundSms.Kind.POSSIBLE_OPT_OUT else ""
+
+
+def inbound_sms_timeline_entries(
+    *, order: Order | None = None, customer: Customer | None = None
+) -> list[TimelineEntry]:
+    """Timeline source: texts the customer sent, with what was done about them. One query."""
+    if customer is None:
+        return []
+    texts = InboundSms.objects.filter(customer=customer).order_by("received_at", "id")
+    return [
+        TimelineEntry(
+            at=text.received_at,
+            kind="reply",
+            title=f"{text.get_kind_display()} · SMS",
+            detail=text.body,
+            status=_text_state(text),
+            url=reverse("admin:journeys_inboundsms_change", args=[text.pk]),
+        )
+        for text in texts
+    ]
+
+
+# --- SMS accounts ---------------------------------------------------------------------------------------
+
+
+def sms_accounts_for_sid(*, account_sid: str) -> list[SmsAccount]:
+    """Every shop's account row with this Twilio account SID, active or not: whose tokens may sign its
+    webhooks (late callbacks of an account turned off still come). A token replaced in its row stops working."""
+    if not account_sid:
+        return []
+    return list(SmsAccount.objects.filter(account_sid=account_sid).select_related("shop").order_by("-is_active", "id"))
+
+
+def twilio_text_shops(
+    *, accounts: list[SmsAccount], via_settings: bool, to_number: str, messaging_service_sid: str, sender: str
+) -> list[Merchant]:
+    """The shops a text to `to_number` belongs to.
+
+    The accounts that send from that number (else through that messaging service, else all of
+    the signer's), plus, when the settings account signed, the shops without an active account of
+    their own. Of those, the shops that know the sender (a number shared by several shops opts out
+    of all of them), else the first one, so a text from a stranger is still kept somewhere.
+    """
+    by_number = [account for account in accounts if account.from_number and account.from_number == to_number]
+    by_service = [
+        account
+        for account in accounts
+        if messaging_service_sid and account.messaging_service_sid == messaging_service_sid
+    ]
+    chosen = by_number or by_service or accounts
+    shop_ids = list(dict.fromkeys(account.shop_id for account in chosen))
+    if via_settings and not by_number and not by_service:
+        without_account = Merchant.objects.exclude(sms_accounts__is_active=True).order_by("id")
+        shop_ids += [pk for pk in without_account.values_list("pk", flat=True) if pk not in shop_ids]
+    if not shop_ids:
+        return []
+    knowing = (
+        set(Customer.objects.filter(shop_id__in=shop_ids, phone=sender).values_list("shop_id", flat=True).distinct())
+        if sender
+        else set()
+    )
+    wanted = [pk for pk in shop_ids if pk in knowing] or shop_ids[:1]
+    shops = Merchant.objects.in_bulk(wanted)
+    return [shops[pk] for pk in wanted]

@@ -443,6 +443,8 @@ class InboundEvent(models.Model):
         SHOPIFY = "shopify", "Shopify"
         WOOCOMMERCE = "woocommerce", "WooCommerce"
         API = "api", _("REST API")
+        ANYMAIL = "anymail", _("Email events (anymail)")
+        TWILIO = "twilio", "Twilio"
 
     class Status(models.TextChoices):
         RECEIVED = "received", _("Received")

@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "django_q",
     "phonenumber_field",
     "django_countries",
+    "anymail",
     "merchant.apps.MerchantConfig",
     "journeys.apps.JourneysConfig",
     "reviews.apps.ReviewsConfig",
@@ -259,6 +260,37 @@ TWILIO_BASE_URL = env_str("TWILIO_BASE_URL", "https://api.twilio.com")
 TWILIO_STATUS_CALLBACK_URL = env_str("TWILIO_STATUS_CALLBACK_URL")
 TWILIO_RATE_PER_SECOND = float(env_str("TWILIO_RATE_PER_SECOND", "0") or 0)
 TWILIO_CONCURRENCY = env_int("TWILIO_CONCURRENCY", 16)
+
+# Where customers reach this app: links in messages (unsubscribe page, tracked links) are absolute
+# URLs on this address. Unset: localhost in development, else https:// and the first ALLOWED_HOSTS.
+PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL").rstrip("/")
+if not PUBLIC_BASE_URL:
+    _public_host = ALLOWED_HOSTS[0] if ALLOWED_HOSTS else ""
+    if DEBUG:
+        PUBLIC_BASE_URL = "http://localhost:8000"
+    elif _public_host and not _public_host.startswith(".") and "*" not in _public_host:
+        PUBLIC_BASE_URL = f"https://{_public_host}"
+    else:
+        raise ImproperlyConfigured("PUBLIC_BASE_URL must be set, e.g. https://care.example.com.")
+if not PUBLIC_BASE_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured(f"PUBLIC_BASE_URL must start with https:// or http://, not {PUBLIC_BASE_URL!r}.")
+# Links in messages become short /l/<token> links that count clicks (see docs/email.md).
+JOURNEYS_TRACKED_LINKS = env_bool("JOURNEYS_TRACKED_LINKS", True)
+# Optional mailbox named in every email's List-Unsubscribe header next to the one-click link.
+# Mail sent there is not read by this app: point it at your ESP's unsubscribe handling or a person.
+JOURNEYS_UNSUBSCRIBE_MAILTO = env_str("JOURNEYS_UNSUBSCRIBE_MAILTO")
+
+# django-anymail: every ANYMAIL_<NAME> variable becomes ANYMAIL["<NAME>"], e.g.
+# ANYMAIL_POSTMARK_SERVER_TOKEN, ANYMAIL_MAILGUN_API_KEY, ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY.
+# ANYMAIL_WEBHOOK_SECRET ("user:password", comma-separated to rotate) guards the email event
+# webhooks; without it they answer 403.
+ANYMAIL = {
+    name.removeprefix("ANYMAIL_"): {"true": True, "false": False}.get(value.strip().lower(), value.strip())
+    for name, value in os.environ.items()
+    if name.startswith("ANYMAIL_") and value.strip()
+}
+if "WEBHOOK_SECRET" in ANYMAIL:
+    ANYMAIL["WEBHOOK_SECRET"] = env_list("ANYMAIL_WEBHOOK_SECRET")
 
 # Bodies of API calls and webhooks are limited to 1 MB (BodySizeLimitMiddleware answers 413).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024

@@ -22,4 +22,7 @@ urlpatterns = [
     path("api/", include("journeys.api.urls")),
     path("webhooks/shopify/<slug:shop_slug>", webhook_views.shopify_webhook, name="webhook-shopify"),
     path("webhooks/woocommerce/<slug:shop_slug>", webhook_views.woocommerce_webhook, name="webhook-woocommerce"),
+    path("webhooks/twilio/", include("journeys.sms_webhooks")),
+    # Customer pages from links in messages (/u/ unsubscribe, /l/ tracked links), email event webhooks.
+    path("", include("journeys.urls")),
 ]

@@ -54,6 +54,8 @@ class Provider:
     # True when resending after a crash cannot duplicate (the provider deduplicates on our key).
     deduplicates: bool = False
     rate_limit: RateLimit | None = None
+    # Most messages per day through this provider account (e.g. a 10DLC carrier cap); None: no cap.
+    daily_cap: int | None = None
     # How many sends may be in flight at once from one dispatcher.
     concurrency: int = 1
 

@@ -4,13 +4,17 @@ A tracking number added after the message was planned still appears; what was se
 on the message, so the outbox shows exactly what the customer received.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
+
+from django.conf import settings
 
 from journeys.context import links_all
 from journeys.models import Channel, Message, MessageTemplate
 from journeys.rendering import html_from_text, template_render
+from journeys.services.links import links_find, links_replace, tracked_links_for_many
+from journeys.services.planning import ORDER_STATUS_LABELS, phone_e164
 from journeys.sms_encoding import sms_length
 from merchant.models import Customer, Merchant, Order, OrderEvent, Shipment
 
@@ -39,6 +43,14 @@ def template_pick(templates: list[MessageTemplate], *, channel: str, languages: 
     raise NoTemplate(f"No {Channel(channel).label} template in any language.")
 
 
+# Looked up directly: get_FOO_display() translates every choice of the field on each call.
+SHIPMENT_STATUS_LABELS = dict(Shipment.Status.choices)
+
+
+def _label(labels: dict[str, Any], value: str) -> str:
+    return str(labels.get(value, value))
+
+
 def _money(amount: Decimal | None, currency: str) -> str:
     return f"{amount} {currency}" if amount is not None else ""
 
@@ -51,7 +63,7 @@ def customer_context(customer: Customer | None) -> dict[str, Any]:
         "last_name": customer.last_name,
         "full_name": customer.full_name,
         "email": customer.email,
-        "phone": str(customer.phone or ""),
+        "phone": phone_e164(customer),
     }
 
 
@@ -74,7 +86,7 @@ def order_context(order: Order | None) -> tuple[dict[str, Any], list[dict[str, A
             "total": order.total,
             "currency": order.currency,
             "total_display": _money(order.total, order.currency),
-            "status": order.get_status_display(),
+            "status": _label(ORDER_STATUS_LABELS, order.status),
             "item_count": sum(line.quantity for line in lines),
             "placed_at": order.placed_at,
             "paid_at": order.paid_at,
@@ -123,7 +135,7 @@ def message_context(message: Message, *, coupon_code: str = "") -> dict[str, Any
             "carrier": shipment.carrier,
             "tracking_number": shipment.tracking_number,
             "tracking_url": shipment.tracking_url,
-            "status": shipment.get_status_display(),
+            "status": _label(SHIPMENT_STATUS_LABELS, shipment.status),
             "last_update_at": shipment.last_carrier_event_at,
         }
         if shipment
@@ -164,3 +176,38 @@ def message_content(message: Message, *, coupon_code: str = "") -> Content:
         templates, channel=message.channel, languages=[message.language, message.shop.default_language, "en"]
     )
     return content_render(template, message_context(message, coupon_code=coupon_code), time_zone=message.time_zone)
+
+
+def content_links_shorten(*, message: Message, content: Content) -> Content:
+    """`content` with its web links replaced by tracked short links (`/l/<token>`), SMS segments counted again."""
+    return contents_links_shorten([(message, content)])[0]
+
+
+def contents_links_shorten(pairs: list[tuple[Message, Content]]) -> list[Content]:
+    """Each content with its web links replaced by tracked short links, for a whole batch in two queries.
+
+    Rendering the same message again gives the same short links. JOURNEYS_TRACKED_LINKS=false
+    leaves links as written.
+    """
+    if not settings.JOURNEYS_TRACKED_LINKS:
+        return [content for _message, content in pairs]
+    urls = {
+        message: links_find(content.body) + links_find(content.html_body, is_html=True) for message, content in pairs
+    }
+    short_by_message = tracked_links_for_many({message: found for message, found in urls.items() if found})
+    shortened = []
+    for message, content in pairs:
+        short = short_by_message.get(message.pk)
+        if not short:
+            shortened.append(content)
+            continue
+        body = links_replace(content.body, short)
+        shortened.append(
+            replace(
+                content,
+                body=body,
+                html_body=links_replace(content.html_body, short, is_html=True),
+                segments=sms_length(body).segments if content.segments is not None else None,
+            )
+        )
+    return shortened

@@ -11,6 +11,13 @@ threads can send at once; `latency` is an `asyncio.sleep`, so concurrent request
         provider = TwilioSmsProvider(account_sid="AC123", auth_token="token", base_url=fake.base_url, ...)
         fake.fail_next.append((429, error_body(20429, "Too Many Requests", 429) | {"retry_after": 2}))
 
+It also plays Twilio's side of the webhooks: `status_callback_request` and `inbound_request`
+build a status callback or an incoming text as Twilio would POST it, signed with the auth token
+(`X-Twilio-Signature`, computed here independently of the application's own code); tests post
+them with Django's test client, or `post` sends one to a live server. `fail_with(21610, to=...)`
+scripts Twilio's documented error answers; `set_status(sid, "undelivered", error_code=30007)`
+changes what a message fetch (GET .../Messages/{sid}.json) and the next callback report.
+
 Run alone: `python -m journeys.testing.fake_twilio --port 8765 --latency 0.02`.
 """
 
@@ -20,6 +27,8 @@ import base64
 import binascii
 import copy
 import email.utils
+import hashlib
+import hmac
 import http
 import json
 import math
@@ -34,10 +43,31 @@ import uuid
 from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from typing import NamedTuple
+from urllib.error import HTTPError
+from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.request import Request, urlopen
 
 FIXTURE_NAME = "twilio/message_create_response_queued.json"
 MESSAGES_PATH = re.compile(r"^/2010-04-01/Accounts/([^/]+)/Messages\.json$")
+MESSAGE_PATH = re.compile(r"^/2010-04-01/Accounts/([^/]+)/Messages/([^/]+)\.json$")
+API_VERSION = "2010-04-01"
+
+# Twilio's API answers for the errors tests need: (HTTP status, message).
+ERRORS: dict[int, tuple[int, str]] = {
+    21211: (400, "The 'To' number is not a valid phone number."),
+    21610: (400, "Attempt to send to unsubscribed recipient"),
+    21614: (400, "'To' number is not a valid mobile number"),
+    20429: (429, "Too Many Requests"),
+}
+# Errors that are not API answers: they come later, in status callbacks and message fetches
+# (30007 as in the shared fixture twilio/message_fetch_response_error_30007.json).
+DELIVERY_ERRORS: dict[int, str] = {
+    30003: "Unreachable destination handset",
+    30005: "Unknown destination handset",
+    30006: "Landline or unreachable carrier",
+    30007: "Carrier violation",
+}
 E164 = re.compile(r"^(?:whatsapp:)?\+[1-9]\d{1,14}$")
 
 # GSM 03.38: one septet each for the basic set, two for the extension table; anything else is UCS-2.
@@ -64,6 +94,32 @@ def error_body(code: int, message: str, status: int) -> dict:
         "more_info": f"https://www.twilio.com/docs/errors/{code}",
         "status": status,
     }
+
+
+def twilio_error(code: int, *, retry_after: float | None = None) -> tuple[int, dict]:
+    """(HTTP status, JSON body) Twilio answers for an API error `code` (21211, 21610, 21614, 20429 or 429)."""
+    code = 20429 if code == 429 else code
+    if code not in ERRORS:
+        raise ValueError(f"{code} is not an API error the fake knows; see ERRORS (30007 is a DELIVERY_ERRORS code)")
+    status, message = ERRORS[code]
+    body = error_body(code, message, status)
+    if retry_after is not None:
+        body["retry_after"] = retry_after
+    return status, body
+
+
+def signature(url: str, params: dict[str, str], auth_token: str) -> str:
+    """X-Twilio-Signature as Twilio computes it: base64 HMAC-SHA1 of the URL and the sorted name+value pairs."""
+    data = url + "".join(f"{name}{params[name]}" for name in sorted(params))
+    return base64.b64encode(hmac.new(auth_token.encode(), data.encode(), hashlib.sha1).digest()).decode()
+
+
+class SignedRequest(NamedTuple):
+    """A webhook request as Twilio would send it: POST `params` form-encoded to `url` with the signature."""
+
+    url: str
+    params: dict[str, str]
+    signature: str
 
 
 def num_segments(body: str) -> int:
@@ -189,6 +245,129 @@ class FakeTwilio:
             bodies[message["to"]].append(message["body"])
         return dict(bodies)
 
+    def message(self, sid: str) -> dict:
+        with self._lock:
+            return next(message for message in self.messages if message["sid"] == sid)
+
+    # -- scripting errors and statuses -------------------------------------------------------------
+
+    def fail_with(self, code: int, *, to: str | None = None, retry_after: float | None = None) -> None:
+        """Answer Twilio's error `code` for every message to `to`, or else for the next request."""
+        answer = twilio_error(code, retry_after=retry_after)
+        with self._lock:
+            if to is None:
+                self.fail_next.append(answer)
+            else:
+                self.fail_to[to] = answer
+
+    def set_status(self, sid: str, status: str, *, error_code: int | None = None, error_message: str = "") -> dict:
+        """What Twilio now says about a message: its fetch and its next status callback report this."""
+        if error_code is not None and not error_message:
+            error_message = DELIVERY_ERRORS.get(error_code) or ERRORS.get(error_code, (0, ""))[1]
+        with self._lock:
+            message = next(message for message in self.messages if message["sid"] == sid)
+            message.update(status=status, error_code=error_code, error_message=error_message or None)
+            return dict(message)
+
+    # -- Twilio's requests to the application --------------------------------------------------------
+
+    def _token(self, auth_token: str | None) -> str:
+        token = auth_token or (self.auth[1] if self.auth else "")
+        if not token:
+            raise ValueError("give auth_token, or start the fake with auth=(account_sid, auth_token)")
+        return token
+
+    def status_callback_request(
+        self,
+        sid: str,
+        status: str | None = None,
+        *,
+        error_code: int | None = None,
+        error_message: str | None = None,
+        url: str | None = None,
+        auth_token: str | None = None,
+    ) -> SignedRequest:
+        """The status callback Twilio POSTs to the message's StatusCallback (or `url`) for `status`
+        (default: the message's current one), signed with the account's auth token."""
+        message = self.message(sid)
+        status = status or message.get("status") or "sent"
+        if error_code is None:
+            error_code = message.get("error_code")
+        if error_message is None:
+            error_message = message.get("error_message") or DELIVERY_ERRORS.get(error_code or 0, "")
+        params = {
+            "SmsSid": sid,
+            "SmsStatus": status,
+            "MessageStatus": status,
+            "To": message["to"],
+            "MessageSid": sid,
+            "AccountSid": message["account_sid"],
+            "ApiVersion": API_VERSION,
+        }
+        if message.get("from"):
+            params["From"] = message["from"]
+        if message.get("messaging_service_sid"):
+            params["MessagingServiceSid"] = message["messaging_service_sid"]
+        if error_code:
+            params["ErrorCode"] = str(error_code)
+            if error_message:
+                params["ErrorMessage"] = error_message
+        target = url or message.get("status_callback")
+        if not target:
+            raise ValueError(f"message {sid} was sent without a StatusCallback; give url")
+        return SignedRequest(target, params, signature(target, params, self._token(auth_token)))
+
+    def inbound_request(
+        self,
+        url: str,
+        *,
+        from_: str,
+        to: str,
+        body: str,
+        account_sid: str | None = None,
+        auth_token: str | None = None,
+        **extra: str,
+    ) -> SignedRequest:
+        """An incoming text as Twilio POSTs it to the number's webhook `url`; `extra` adds parameters
+        such as MessagingServiceSid or OptOutType (Advanced Opt-Out)."""
+        account_sid = account_sid or (self.auth[0] if self.auth else "")
+        sid = "SM" + uuid.uuid4().hex
+        params = {
+            "ToCountry": "US",
+            "SmsMessageSid": sid,
+            "NumMedia": "0",
+            "SmsSid": sid,
+            "SmsStatus": "received",
+            "Body": body,
+            "To": to,
+            "NumSegments": str(num_segments(body)),
+            "MessageSid": sid,
+            "AccountSid": account_sid,
+            "From": from_,
+            "ApiVersion": API_VERSION,
+            **extra,
+        }
+        return SignedRequest(url, params, signature(url, params, self._token(auth_token)))
+
+    @staticmethod
+    def post(request: SignedRequest, *, timeout: float = 10.0) -> tuple[int, bytes]:
+        """Send a signed request over HTTP as Twilio does (to a live server). Returns (status, body)."""
+        http_request = Request(  # noqa: S310 - a URL the test chose
+            request.url,
+            data=urlencode(request.params).encode(),
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-Twilio-Signature": request.signature,
+                "User-Agent": "TwilioProxy/1.1",
+            },
+            method="POST",
+        )
+        try:
+            with urlopen(http_request, timeout=timeout) as response:  # noqa: S310
+                return response.status, response.read()
+        except HTTPError as error:
+            return error.code, error.read()
+
     def reset(self) -> None:
         with self._lock:
             self.messages.clear()
@@ -268,6 +447,9 @@ class FakeTwilio:
     def _respond(self, method: str, target: str, headers: dict[str, str], body: bytes) -> tuple[int, dict, dict]:
         """(status, JSON body, extra headers) for one request; runs on the loop's thread."""
         path = urlsplit(target).path
+        fetch = MESSAGE_PATH.match(path)
+        if method == "GET" and fetch:
+            return self._fetch(headers, *fetch.groups())
         match = MESSAGES_PATH.match(path)
         if method != "POST" or not match:
             return 404, error_body(20404, f"The requested resource {path} was not found", 404), {}
@@ -310,10 +492,32 @@ class FakeTwilio:
                     "messaging_service_sid": service or None,
                     "body": text,
                     "status_callback": callback or None,
+                    "status": "queued" if from_ else "accepted",
+                    "error_code": None,
+                    "error_message": None,
                     "received_at": time.time(),
                 }
             )
         return 201, self._message_json(account_sid, sid, to, from_, service, text), {}
+
+    def _fetch(self, headers: dict[str, str], account_sid: str, sid: str) -> tuple[int, dict, dict]:
+        """GET a message: its JSON with the status and error the fake was told (e.g. 30007)."""
+        if self.auth is not None and not self._authorized(headers.get("authorization", ""), account_sid):
+            return 401, error_body(20003, "Authenticate", 401), {"WWW-Authenticate": 'Basic realm="Twilio API"'}
+        with self._lock:
+            stored = next((m for m in self.messages if m["sid"] == sid and m["account_sid"] == account_sid), None)
+            stored = dict(stored) if stored else None
+        if stored is None:
+            return 404, error_body(20404, f"The requested resource /Messages/{sid}.json was not found", 404), {}
+        message = self._message_json(
+            account_sid, sid, stored["to"], stored["from"] or "", stored["messaging_service_sid"] or "", stored["body"]
+        )
+        message.update(
+            status=stored.get("status") or message["status"],
+            error_code=stored.get("error_code"),
+            error_message=stored.get("error_message"),
+        )
+        return 200, message, {}
 
     def _scripted(self, status: int, payload: dict) -> tuple[int, dict, dict]:
         payload = dict(payload)

@@ -7,9 +7,12 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from journeys.models import CareRule, Message
+from journeys.context import context_names
+from journeys.models import CareRule, Message, MessageTemplate
 from journeys.providers.base import RateLimit
 from journeys.services.dispatch import (
     Dispatcher,
@@ -143,8 +146,8 @@ class TestChecksJustBeforeSending:
         with Dispatcher(channels=["sms"]) as dispatcher:
             ids = messages_claim(channel="sms", limit=10, owner=dispatcher.owner, now=timezone.now())
             orders.order_refund_record(order=order, actor=SYSTEM)
-            report = DispatchReport()
-            dispatcher.process_claimed(ids, channel="sms", now=timezone.now(), report=report)
+            flight = dispatcher.send_claimed(ids, channel="sms", now=timezone.now(), report=DispatchReport())
+            report = dispatcher.finish(flight)
         assert dict(report.tally) == {"suppressed": 1}
         message = shipped_message(order)
         assert (message.status, message.reason) == ("suppressed", "order_changed")
@@ -236,3 +239,44 @@ def test_lease_and_due_times_follow_the_database_clock(settings):
     with time_machine.travel(dt.datetime(2031, 1, 1, tzinfo=UTC)):
         database_now = clock_now()
     assert abs((database_now - dt.datetime.now(UTC)).total_seconds()) < 60
+
+
+class TestBatchLoading:
+    def every_context_name(self) -> str:
+        """A template that reads every name of the documented context (journeys.context)."""
+        parts = []
+        for name, attributes in context_names().items():
+            if name == "lines":
+                parts.append("{% for line in lines %}" + " ".join(f"{{{{ line.{a} }}}}" for a in sorted(attributes)))
+                parts.append("{% endfor %}")
+            elif attributes:
+                parts.extend(f"{{{{ {name}.{attribute} }}}}" for attribute in sorted(attributes))
+            else:
+                parts.append(f"{{{{ {name} }}}}")
+        return " ".join(parts)
+
+    def test_a_batch_costs_the_same_queries_however_many_customers_and_orders_it_holds(
+        self, care_shop, rules, twilio, noon
+    ):
+        # Every context name is rendered, so a column read but not loaded would cost a query per message.
+        rule = rules["shipped"]
+        MessageTemplate.objects.filter(rule=rule, channel="sms").update(body=self.every_context_name())
+        first = [shipped_order(care_shop, number=f"#{n}", phone=f"+491511234567{n}") for n in range(2)]
+
+        def batch_queries() -> int:
+            with (
+                Dispatcher(channels=["sms"], batch_size=50) as dispatcher,
+                CaptureQueriesContext(connection) as queries,
+            ):
+                assert dispatcher.batch("sms").claimed
+            return len(queries.captured_queries)
+
+        queries_for_two = batch_queries()
+        more = [shipped_order(care_shop, number=f"#{n}", phone=f"+491511234567{n}") for n in range(2, 8)]
+        assert batch_queries() == queries_for_two
+
+        assert {shipped_message(order).status for order in first + more} == {"sent"}
+        assert twilio.count == 8
+        body = shipped_message(more[-1]).body
+        for expected in ("#7", "Wool socks", "DHL", "+4915112345677", "Anna", care_shop.name):
+            assert expected in body

@@ -182,6 +182,17 @@ def test_connection_refused_is_retried(fake, provider):
     assert_no_secret(result)
 
 
+def test_an_idle_connection_the_server_closed_is_replaced_before_sending(fake, provider):
+    assert provider.send(envelope(message_id=1)).outcome == Outcome.SENT
+    port = fake.port
+    fake.stop()  # closes the kept-alive connection from the server's side
+    with FakeTwilio(auth=(ACCOUNT_SID, AUTH_TOKEN), port=port) as again:
+        result = provider.send(envelope(message_id=2))
+
+        assert result.outcome == Outcome.SENT  # not a retry: the POST went out once, on a new connection
+        assert again.count == 1
+
+
 def test_timeout_is_retried(fake, make_provider):
     provider = make_provider(timeout=0.2)
     fake.latency = 1

@@ -80,6 +80,25 @@ def customer_update(*, customer: Customer, **fields: Any) -> Customer:
     return customer
 
 
+@transaction.atomic
+def customer_phone_flag(*, customer: Customer, phone: str, problem: str) -> Customer:
+    """Stop texting a number a provider said can never take texts (invalid, landline, unknown).
+
+    The number is kept as received with the reason and `phone` is emptied, as for a number a
+    platform sent that is not in service, so no SMS is attempted again. Only when the customer
+    still has `phone`: a number changed since the message was sent is left alone.
+    """
+    locked = Customer.objects.select_for_update().get(pk=customer.pk)
+    if not locked.phone or str(locked.phone) != str(phone):
+        return locked
+    changes = {"phone": "", "phone_as_received": str(locked.phone), "phone_problem": problem[:200]}
+    for name, value in changes.items():
+        setattr(locked, name, value)
+        setattr(customer, name, value)
+    locked.save(update_fields=[*changes, "updated_at"])
+    return locked
+
+
 def _tags_get_or_create(*, shop: Merchant, names: Iterable[str]) -> list[Tag]:
     cleaned = sorted({name.strip() for name in names if name and name.strip()})
     existing = {tag.name: tag for tag in Tag.objects.filter(shop=shop, name__in=cleaned)}

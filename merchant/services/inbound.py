@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+from urllib.parse import parse_qsl
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -53,13 +54,34 @@ class Outcome:
 
 
 Handler = Callable[[InboundEvent, Any], Outcome]
+BodyParser = Callable[[bytes], Any]
 HANDLERS: dict[tuple[str, str], Handler] = {}
+PARSERS: dict[tuple[str, str], BodyParser] = {}
 
 
-def handles(source: str, *topics: str) -> Callable[[Handler], Handler]:
+def json_body(body: bytes) -> Any:
+    try:
+        return json.loads(bytes(body))
+    except ValueError as error:
+        raise PayloadError(f"body: not JSON ({error})") from None
+
+
+def form_body(body: bytes) -> dict[str, str]:
+    """A form-encoded body (Twilio's webhooks) as a dict; a name sent twice keeps its last value."""
+    try:
+        return dict(parse_qsl(bytes(body).decode("utf-8"), keep_blank_values=True, strict_parsing=False))
+    except UnicodeDecodeError as error:
+        raise PayloadError(f"body: not UTF-8 form data ({error})") from None
+
+
+def handles(source: str, *topics: str, parse: BodyParser = json_body) -> Callable[[Handler], Handler]:
+    """Register `handler` for `topics` of `source`; other apps register theirs from `AppConfig.ready`.
+    `parse` turns the stored bytes into what the handler receives (JSON unless told otherwise)."""
+
     def register(handler: Handler) -> Handler:
         for topic in topics:
             HANDLERS[(source, topic)] = handler
+            PARSERS[(source, topic)] = parse
         return handler
 
     return register
@@ -170,7 +192,7 @@ def _process_locked(event: InboundEvent) -> InboundEvent:
         if handler is None:
             raise IgnoreEvent(f"No handler for {event.source} topic “{event.topic}”; stored for reference.")
         with transaction.atomic():
-            outcome = handler(event, _parse_json(event.body))
+            outcome = handler(event, PARSERS.get((event.source, event.topic), json_body)(event.body))
     except IgnoreEvent as reason:
         return _finish(event, Status.IGNORED, error=str(reason))
     except (PayloadError, ValidationError, ApplicationError) as error:
@@ -199,13 +221,6 @@ def _finish(event: InboundEvent, status: str, *, error: str = "", order=None, re
     event.result = result or {}
     event.save(update_fields=["status", "error", "processed_at", "order", "result", "attempts"])
     return event
-
-
-def _parse_json(body: bytes) -> Any:
-    try:
-        return json.loads(bytes(body))
-    except ValueError as error:
-        raise PayloadError(f"body: not JSON ({error})") from None
 
 
 def _describe(error: Exception) -> str:
