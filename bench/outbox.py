@@ -580,37 +580,21 @@ def dispatch_main(args: dict) -> dict:
 
         return wrapper
 
-    # "process": deciding a claimed batch and starting its sends (send_claimed) plus waiting for the
-    # answers and recording them (finish); the clock read inside counts as "clock before record".
-    def timed_phase(function):
-        def phase(self, *a, **kw):
-            state["in_process"] = True
-            started = time.perf_counter()
-            try:
-                return function(self, *a, **kw)
-            finally:
-                spent["process"] += time.perf_counter() - started
-                state["in_process"] = False
+    original_process = dispatch.Dispatcher.process_claimed
 
-        return phase
-
-    original_finish = dispatch.Dispatcher.finish
-
-    def finish(self, flight):
-        if flight.decisions:
+    def process_claimed(self, ids, **kw):
+        state["in_process"] = True
+        started = time.perf_counter()
+        try:
+            return original_process(self, ids, **kw)
+        finally:
+            spent["process"] += time.perf_counter() - started
             spent["batches"] += 1
-        return original_finish(self, flight)
+            state["in_process"] = False
 
-    dispatch.Dispatcher.send_claimed = timed_phase(dispatch.Dispatcher.send_claimed)
-    dispatch.Dispatcher.finish = timed_phase(finish)
+    dispatch.Dispatcher.process_claimed = process_claimed
     dispatch.messages_for_sending = wrap("load", dispatch.messages_for_sending)
-    original_send_all = dispatch.Dispatcher._send_all
-
-    def send_all(self, provider, envelopes):
-        answers = original_send_all(self, provider, envelopes)
-        return wrap("send", answers)  # the time spent waiting for the provider's answers
-
-    dispatch.Dispatcher._send_all = send_all
+    dispatch.Dispatcher._send_all = wrap("send", dispatch.Dispatcher._send_all)
     dispatch.message_decide = wrap("decide", dispatch.message_decide)
     dispatch.clock_now = wrap("clock", dispatch.clock_now)
     dispatch.messages_reap = wrap("reap", dispatch.messages_reap)
@@ -1047,8 +1031,8 @@ def summarize_ours(run_result: dict) -> dict:
             "claim (clock + claim SQL)": claim_s * per_msg,
             "load (ORM select + related rows)": load_s * per_msg,
             "decide + render": decide_s * per_msg,
-            "HTTP sends (waiting for the batch's answers)": send_s * per_msg,
-            "starting sends, sorting answers": rest_of_batch_s * per_msg,
+            "HTTP sends (wall of the batch)": send_s * per_msg,
+            "tracked links, sorting answers": rest_of_batch_s * per_msg,
             "clock before record": clock_in_process * per_msg,
             "record (messages_record)": record_s * per_msg,
             "reaper": spent["reap"] * per_msg,

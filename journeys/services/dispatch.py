@@ -598,16 +598,13 @@ class Dispatcher:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _send_all(self, provider: Provider, envelopes: list[Envelope]) -> Callable[[], list[SendResult]]:
-        """Start sending; returns a function that waits for every answer, in the envelopes' order."""
+    def _send_all(self, provider: Provider, envelopes: list[Envelope]) -> list[SendResult]:
         if provider.concurrency <= 1 or len(envelopes) <= 1:
-            results = [self._send_one(provider, envelope) for envelope in envelopes]
-            return lambda: results
+            return [self._send_one(provider, envelope) for envelope in envelopes]
         pool = self._pools.get(provider.name)
         if pool is None:
             pool = self._pools[provider.name] = ThreadPoolExecutor(provider.concurrency, f"send-{provider.name}")
-        futures = [pool.submit(self._send_one, provider, envelope) for envelope in envelopes]
-        return lambda: [future.result() for future in futures]
+        return list(pool.map(lambda envelope: self._send_one(provider, envelope), envelopes))
 
     @staticmethod
     def _send_one(provider: Provider, envelope: Envelope) -> SendResult:
@@ -619,10 +616,6 @@ class Dispatcher:
 
     def batch(self, channel: str) -> DispatchReport:
         """Claim one batch of `channel`, decide, send, record."""
-        return self.finish(self.start(channel))
-
-    def start(self, channel: str) -> "SendsInFlight":
-        """Claim a batch of `channel`, decide each message and start sending; `finish` records the answers."""
         report = DispatchReport()
         provider = self.providers[channel]
         started = time.perf_counter()
@@ -638,41 +631,30 @@ class Dispatcher:
             bucket_give_back(key=provider.bucket_key, tokens=wanted - len(ids))
         report.claim_seconds = time.perf_counter() - started
         report.claimed = len(ids)
-        if not ids:
-            return SendsInFlight(now=now, decisions=[], to_send=[], answers=list, report=report)
-        return self.send_claimed(ids, channel=channel, now=now, report=report)
+        if ids:
+            self.process_claimed(ids, channel=channel, now=now, report=report)
+        return report
 
-    def send_claimed(
-        self, ids: list[int], *, channel: str, now: dt.datetime, report: DispatchReport
-    ) -> "SendsInFlight":
-        """Decide messages this dispatcher has leased, and start sending those that still go out."""
+    def process_claimed(self, ids: list[int], *, channel: str, now: dt.datetime, report: DispatchReport) -> None:
+        """Decide, send and record messages this dispatcher has leased."""
         provider = self.providers[channel]
         decisions = [message_decide(message, now=now, provider=provider) for message in messages_for_sending(ids)]
         decisions_links_shorten(decisions)
         to_send = [decision for decision in decisions if decision.envelope is not None]
-        answers = self._send_all(provider, [decision.envelope for decision in to_send])
-        return SendsInFlight(now=now, decisions=decisions, to_send=to_send, answers=answers, report=report)
-
-    def finish(self, flight: "SendsInFlight") -> DispatchReport:
-        """Wait for a batch's answers and record every outcome. Returns the batch's report."""
-        report = flight.report
-        if not flight.decisions:
-            return report
-        results = flight.answers()
-        sent_at = clock_now() if flight.to_send else flight.now
+        results = self._send_all(provider, [decision.envelope for decision in to_send])
+        sent_at = clock_now() if to_send else now
         outcomes: list[tuple[Message, dict[str, Any]]] = []
-        for decision in flight.decisions:
+        for decision in decisions:
             if decision.envelope is None:
                 outcomes.append((decision.message, decision.changes))
                 report.tally[decision.tally] += 1
-        for decision, result in zip(flight.to_send, results, strict=True):
+        for decision, result in zip(to_send, results, strict=True):
             changes, tally = result_changes(decision.message, result, now=sent_at)
             outcomes.append((decision.message, {**decision.changes, **changes}))
             report.tally[tally] += 1
         started = time.perf_counter()
         messages_record(outcomes=outcomes, owner=self.owner, now=sent_at)
         report.record_seconds = time.perf_counter() - started
-        return report
 
     def reap_now_and_then(self, every_seconds: float = 30.0) -> int:
         if time.monotonic() - self._last_reap < every_seconds:
@@ -717,17 +699,6 @@ class Dispatcher:
                     break
                 time.sleep(idle_sleep if deadline is None else max(0, min(idle_sleep, deadline - time.monotonic())))
         return total
-
-
-@dataclass
-class SendsInFlight:
-    """A claimed batch whose sends have started; `Dispatcher.finish` waits for the answers and records them."""
-
-    now: dt.datetime
-    decisions: list[Decision]
-    to_send: list[Decision]
-    answers: Callable[[], list[SendResult]]
-    report: DispatchReport
 
 
 def dispatch_due(*, max_seconds: float | None = None, batch_size: int = 100) -> DispatchReport:

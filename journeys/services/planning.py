@@ -231,7 +231,7 @@ def rule_matches(*, rule: CareRule, order: Order | None, customer: Customer) -> 
 
 
 def _has_tag_condition(rule: CareRule) -> bool:
-    # Rules loaded by `rules_with_conditions` know it without a query.
+    # Rules loaded by `rules_active_for` or `rules_with_conditions` know it without a query.
     known = getattr(rule, "has_tag_condition", None)
     return rule.customer_tags.exists() if known is None else known
 

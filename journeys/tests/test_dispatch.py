@@ -2,7 +2,6 @@
 send windows re-checked at claim, leases and crashed dispatchers, rate limits and the clock."""
 
 import datetime as dt
-from decimal import Decimal
 
 import pytest
 import time_machine
@@ -23,41 +22,18 @@ from journeys.services.dispatch import (
     messages_record,
 )
 from journeys.testing.fake_twilio import error_body
-from merchant.actors import Actor
+from journeys.tests import twilio_posts
+from journeys.tests.twilio_posts import NOON_IN_BERLIN, SYSTEM, drain, shipped_message
 from merchant.models import Customer
 from merchant.services import orders
 
 pytestmark = pytest.mark.django_db
 UTC = dt.UTC
-NOON_IN_BERLIN = dt.datetime(2026, 6, 10, 10, 0, tzinfo=UTC)
-SYSTEM = Actor.system("test")
 
 
-def shipped_order(shop, *, number="#1", phone="+4915112345678", email="anna@example.de", **customer):
-    """A paid and shipped order of a Berlin customer: its "shipped" SMS is due at once."""
-    customer = Customer.objects.create(
-        shop=shop, first_name="Anna", phone=phone, email=email, country="DE", time_zone="Europe/Berlin", **customer
-    )
-    order = orders.order_create(
-        shop=shop,
-        number=number,
-        currency="EUR",
-        actor=SYSTEM,
-        customer=customer,
-        lines=[orders.LineInput(title="Wool socks", quantity=2, unit_price=Decimal("9.95"))],
-    )
-    orders.order_mark_paid(order=order, actor=SYSTEM)
-    orders.order_mark_shipped(order=order, actor=SYSTEM, carrier="DHL", tracking_url="https://t.example/1")
-    return order
-
-
-def shipped_message(order) -> Message:
-    return Message.objects.get(order=order, trigger="shipped")
-
-
-def drain(**kwargs) -> dict[str, int]:
-    with Dispatcher(**kwargs) as dispatcher:
-        return dict(dispatcher.drain().tally)
+def shipped_order(shop, *, email="anna@example.de", **details):
+    """A paid and shipped order of a Berlin customer with a phone and an email: its "shipped" SMS is due at once."""
+    return twilio_posts.shipped_order(shop, email=email, **details)
 
 
 @pytest.fixture
@@ -146,8 +122,8 @@ class TestChecksJustBeforeSending:
         with Dispatcher(channels=["sms"]) as dispatcher:
             ids = messages_claim(channel="sms", limit=10, owner=dispatcher.owner, now=timezone.now())
             orders.order_refund_record(order=order, actor=SYSTEM)
-            flight = dispatcher.send_claimed(ids, channel="sms", now=timezone.now(), report=DispatchReport())
-            report = dispatcher.finish(flight)
+            report = DispatchReport()
+            dispatcher.process_claimed(ids, channel="sms", now=timezone.now(), report=report)
         assert dict(report.tally) == {"suppressed": 1}
         message = shipped_message(order)
         assert (message.status, message.reason) == ("suppressed", "order_changed")
