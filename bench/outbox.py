@@ -68,7 +68,8 @@ CUSTOMER_PHONE = "+4915112345678"
 BUDGET_RATE = 1000.0  # messages/s end to end
 BUDGET_OVERHEAD = 1.5  # our claim+record seconds per message / raw claim+ack seconds per message
 BUDGET_PLANNING_P50_MS = 2.0  # added p50 per order event
-PARTS = ("planning", "drain", "idle")
+BUDGET_RATE_SHARE = 0.95  # achieved ÷ allowed rate, and never above the allowed rate in any one second
+PARTS = ("planning", "drain", "rate", "idle")
 EVENTS = ("created", "paid", "shipped", "out_for_delivery", "delivered", "refunded")
 PLANNING_MODES = ("off", "no_rules", "on")
 
@@ -565,37 +566,23 @@ def dispatch_main(args: dict) -> dict:
     import journeys.services.dispatch as dispatch
 
     spent: Counter = Counter()
-    state = {"in_process": False}
 
-    def wrap(name: str, function, *, count_arg: int | None = None):
+    def wrap(name: str, function):
         def wrapper(*a, **kw):
             started = time.perf_counter()
             try:
                 return function(*a, **kw)
             finally:
-                elapsed = time.perf_counter() - started
-                key = f"{name}_in_process" if name == "clock" and state["in_process"] else name
-                spent[key] += elapsed
-                spent[f"{key}_calls"] += 1
+                spent[name] += time.perf_counter() - started
+                spent[f"{name}_calls"] += 1
 
         return wrapper
 
-    original_process = dispatch.Dispatcher.process_claimed
-
-    def process_claimed(self, ids, **kw):
-        state["in_process"] = True
-        started = time.perf_counter()
-        try:
-            return original_process(self, ids, **kw)
-        finally:
-            spent["process"] += time.perf_counter() - started
-            spent["batches"] += 1
-            state["in_process"] = False
-
-    dispatch.Dispatcher.process_claimed = process_claimed
     dispatch.messages_for_sending = wrap("load", dispatch.messages_for_sending)
-    dispatch.Dispatcher._send_all = wrap("send", dispatch.Dispatcher._send_all)
     dispatch.message_decide = wrap("decide", dispatch.message_decide)
+    dispatch.Dispatcher._decide = wrap("prepare", dispatch.Dispatcher._decide)
+    dispatch.Dispatcher._pace = wrap("pace", dispatch.Dispatcher._pace)
+    dispatch.Dispatcher._send_all = wrap("send", dispatch.Dispatcher._send_all)
     dispatch.clock_now = wrap("clock", dispatch.clock_now)
     dispatch.messages_reap = wrap("reap", dispatch.messages_reap)
 
@@ -912,10 +899,12 @@ FROM seq JOIN bench_recipient AS r ON r.n = g % :recipients
         }
 
 
-def start_fake(latency: float, env: dict, log: Path) -> tuple[subprocess.Popen, int]:
+def start_fake(latency: float, env: dict, log: Path, arrivals: Path | None = None) -> tuple[subprocess.Popen, int]:
     port = free_port()
     cmd = [python_bin(), "-m", "journeys.testing.fake_twilio", "--port", str(port), "--latency", str(latency),
            "--account-sid", TWILIO_SID, "--auth-token", TWILIO_TOKEN]  # fmt: skip
+    if arrivals is not None:
+        cmd += ["--arrivals", str(arrivals)]
     with open(log, "w") as out:  # the child keeps its own copy of the descriptor
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)  # noqa: S603
     deadline = time.monotonic() + 20
@@ -945,10 +934,23 @@ def stop_fake(proc: subprocess.Popen | None, log: Path) -> int | None:
     return None
 
 
-def run_dispatchers(count: int, options, env: dict, tmp: Path, kind: str, *, profile: bool = False) -> dict:
-    """Fake Twilio + `count` dispatcher processes draining the table; wall from start to the last exit."""
+def run_dispatchers(
+    count: int,
+    options,
+    env: dict,
+    tmp: Path,
+    kind: str,
+    *,
+    profile: bool = False,
+    rate: float = 0.0,
+    latency: float | None = None,
+) -> dict:
+    """Fake Twilio + `count` dispatcher processes draining the table; wall from start to the last exit.
+
+    `rate`: the account's limit (TWILIO_RATE_PER_SECOND); the fake then reports when each message arrived."""
     fake_log = tmp / "fake_twilio.log"
-    fake, port = start_fake(options.latency, env, fake_log)
+    arrivals_file = tmp / "arrivals.json" if rate else None
+    fake, port = start_fake(options.latency if latency is None else latency, env, fake_log, arrivals_file)
     fake_cpu_before = proc_cpu_s(fake.pid) or 0.0
     dispatch_env = {
         **env,
@@ -958,7 +960,7 @@ def run_dispatchers(count: int, options, env: dict, tmp: Path, kind: str, *, pro
         "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
         "TWILIO_FROM_NUMBER": TWILIO_FROM,
         "TWILIO_CONCURRENCY": str(options.send_concurrency),
-        "TWILIO_RATE_PER_SECOND": "0",
+        "TWILIO_RATE_PER_SECOND": str(rate),
     }
     config = json.dumps({"batch": options.batch, "profile": profile, "max_seconds": options.drain_seconds or None})
     procs = []
@@ -994,6 +996,7 @@ def run_dispatchers(count: int, options, env: dict, tmp: Path, kind: str, *, pro
     return {
         "dispatchers": count,
         "wall_s": wall,
+        "arrivals": json.loads(arrivals_file.read_text()) if arrivals_file and arrivals_file.exists() else None,
         "reports": reports,
         "fake_received": received,
         "fake_cpu_s": fake_cpu,
@@ -1014,10 +1017,10 @@ def summarize_ours(run_result: dict) -> dict:
     record_s = sum(r["record_s"] for r in reports)
     drain_s = sum(r["drain_s"] for r in reports)  # dispatcher-seconds
     decide_s, send_s = spent["decide"], spent["send"]
-    clock_in_process = spent["clock_in_process"]
     load_s = spent["load"]
-    # What else happens in the batch: starting the sends and sorting the answers.
-    rest_of_batch_s = spent["process"] - load_s - decide_s - send_s - record_s - clock_in_process
+    # What else deciding a batch takes: each message's provider, the tracked links.
+    rest_of_prepare_s = spent["prepare"] - load_s - decide_s
+    accounted_s = claim_s + spent["prepare"] + spent["pace"] + send_s + record_s + spent["reap"]
     window = max(r["ended_epoch"] for r in reports) - min(r["started_epoch"] for r in reports)
     per_msg = 1000 / claimed if claimed else 0.0
     return {
@@ -1031,15 +1034,15 @@ def summarize_ours(run_result: dict) -> dict:
             "claim (clock + claim SQL)": claim_s * per_msg,
             "load (ORM select + related rows)": load_s * per_msg,
             "decide + render": decide_s * per_msg,
+            "providers, tracked links": rest_of_prepare_s * per_msg,
+            "rate-limit slots": spent["pace"] * per_msg,
             "HTTP sends (wall of the batch)": send_s * per_msg,
-            "tracked links, sorting answers": rest_of_batch_s * per_msg,
-            "clock before record": clock_in_process * per_msg,
             "record (messages_record)": record_s * per_msg,
             "reaper": spent["reap"] * per_msg,
-            "other": (drain_s - claim_s - spent["process"] - spent["reap"]) * per_msg,
+            "other (clocks, waiting for slots)": (drain_s - accounted_s) * per_msg,
             "total (dispatcher wall)": drain_s * per_msg,
         },
-        "batches": spent["batches"],
+        "batches": spent["prepare_calls"],
         "cpu_ms_per_msg": {
             "dispatchers": sum(r["cpu_s"] for r in reports) * per_msg,
             "fake twilio": run_result["fake_cpu_s"] * per_msg,
@@ -1047,6 +1050,44 @@ def summarize_ours(run_result: dict) -> dict:
         },
         "machine_busy_pct": run_result["machine_busy_pct"],
     }
+
+
+def most_in_any_window(times: list[float], seconds: float = 1.0) -> int:
+    most, first = 0, 0
+    for last, arrived in enumerate(times):
+        while arrived - times[first] >= seconds:
+            first += 1
+        most = max(most, last - first + 1)
+    return most
+
+
+def rate_entry(paced: dict, *, rate: float, rows: int, checked: dict) -> dict:
+    """Achieved rate = messages after the first ÷ seconds from the first arrival at the fake to the last."""
+    arrivals = paced["arrivals"] or []
+    span = arrivals[-1] - arrivals[0] if len(arrivals) > 1 else 0.0
+    achieved = (len(arrivals) - 1) / span if span > 0 else 0.0
+    tally: Counter = Counter()
+    for report in paced["reports"]:
+        tally.update(report["tally"])
+    most = most_in_any_window(arrivals)
+    entry = {
+        "dispatchers": paced["dispatchers"],
+        "allowed": rate,
+        "rows": rows,
+        "received": len(arrivals),
+        "span_s": span,
+        "achieved": achieved,
+        "share": achieved / rate,
+        "most_in_a_second": most,
+        "tally": dict(tally),
+        "verify": checked,
+    }
+    entry["budget"] = {
+        "share_ok": entry["share"] >= BUDGET_RATE_SHARE,
+        "never_above_ok": most <= rate,
+        "verified": not checked["problems"] and len(arrivals) == rows,
+    }
+    return entry
 
 
 def bench_database(kind: str, options) -> dict:
@@ -1144,6 +1185,22 @@ def bench_database(kind: str, options) -> dict:
                     "profile": profiled["reports"][0].get("profile"),
                 }
             phase_done("drain")
+
+        if "rate" in options.parts:
+            result["rate"] = []
+            for count in [1] if kind == "sqlite" else options.pg_dispatchers:
+                for rate in options.rates:
+                    db.clear()
+                    rows = max(50, int(rate * options.rate_seconds))
+                    db.seed(ids, rows, due=True, prefix=f"rate:{count}:{rate}:")
+                    print(f"[{kind}] rate limit {rate:g}/s: {rows} due rows, {count} dispatcher(s), fake latency "
+                          f"{options.rate_latency * 1000:.0f} ms …", flush=True)  # fmt: skip
+                    paced = run_dispatchers(count, options, env, tmp, kind, rate=rate, latency=options.rate_latency)
+                    result["rate"].append(rate_entry(paced, rate=rate, rows=rows, checked=db.check_sent(rows, rows)))
+                    entry = result["rate"][-1]
+                    print(f"[{kind}]   achieved {entry['achieved']:.1f}/s = {entry['share']:.3f} of {rate:g}/s; "
+                          f"most in any second {entry['most_in_a_second']}", flush=True)  # fmt: skip
+            phase_done("rate")
 
         if "idle" in options.parts:
             db.clear()
@@ -1316,6 +1373,30 @@ def idle_table(results: list[dict]) -> str:
     return md_table(header, rows) if rows else ""
 
 
+def rate_table(results: list[dict]) -> str:
+    header = ["db", "dispatchers", "limit /s", "messages", "achieved /s", "achieved ÷ limit", "most in any second",
+              "put back for the pace", "verified", "≥95%", "never above"]  # fmt: skip
+    rows = []
+    for r in results:
+        for e in r.get("rate") or []:
+            rows.append(
+                [
+                    r["database"],
+                    e["dispatchers"],
+                    f"{e['allowed']:g}",
+                    f"{e['received']:,} of {e['rows']:,}",
+                    fmt(e["achieved"], 1),
+                    fmt(e["share"], 3),
+                    e["most_in_a_second"],
+                    f"{e['tally'].get('paced', 0) + e['tally'].get('deferred', 0):,}",
+                    "yes" if e["budget"]["verified"] else "NO: " + "; ".join(e["verify"]["problems"]),
+                    "MET" if e["budget"]["share_ok"] else "MISSED",
+                    "MET" if e["budget"]["never_above_ok"] else "MISSED",
+                ]
+            )
+    return md_table(header, rows) if rows else ""
+
+
 def markdown(results: list[dict], meta: dict) -> str:
     out = [
         "# Outbox benchmark",
@@ -1360,6 +1441,19 @@ def markdown(results: list[dict], meta: dict) -> str:
             "Inside the planner (rules on), p50 ms per event:",
             "",
             planner_steps_table(results),
+            "",
+        ]
+    if any(r.get("rate") for r in results):
+        out += [
+            "## Provider rate limits",
+            "",
+            f"Due rows = limit × {meta.get('rate_seconds', 10):g} s (at least 50), drained through the account's rate "
+            f"limit (TWILIO_RATE_PER_SECOND) by `Dispatcher.drain()` processes; fake Twilio answers in "
+            f"{meta.get('rate_latency', 0.02) * 1000:.0f} ms. Achieved = messages after the first ÷ seconds from the "
+            "first arrival at the fake to the last; most in a second = the largest count of arrivals within any "
+            f"sliding one-second window. Budget: at least {BUDGET_RATE_SHARE:.0%} of the limit, never above it.",
+            "",
+            rate_table(results),
             "",
         ]
     if any(r.get("idle") for r in results):
@@ -1430,16 +1524,23 @@ def main() -> int:
     parser.add_argument("--idle-messages", type=int, default=int(env("BENCH_IDLE_MESSAGES", 1_000_000)))
     parser.add_argument("--planning-orders", type=int, default=int(env("BENCH_PLANNING_ORDERS", 100)))
     parser.add_argument("--parts", default=env("BENCH_OUTBOX_PARTS", ",".join(PARTS)),
-                        help="which of planning,drain,idle to run")  # fmt: skip
+                        help="which of planning,drain,rate,idle to run")  # fmt: skip
     parser.add_argument("--recipients", type=int, default=int(env("BENCH_RECIPIENTS", "10000")),
                         help="customers (each with a shipped order) the seeded messages cycle through")  # fmt: skip
     parser.add_argument("--profile", action="store_true", default=env("BENCH_PROFILE", "") not in ("", "0"),
                         help="also run one dispatcher under cProfile")  # fmt: skip
     parser.add_argument("--profile-messages", type=int, default=20_000)
+    parser.add_argument("--rates", default=env("BENCH_RATES", "10,100,1000"),
+                        help="provider rate limits (messages/s) for the rate part, comma-separated")  # fmt: skip
+    parser.add_argument("--rate-seconds", type=float, default=float(env("BENCH_RATE_SECONDS", 10)),
+                        help="rows seeded per rate limit = limit × this many seconds (at least 50)")  # fmt: skip
+    parser.add_argument("--rate-latency", type=float, default=float(env("BENCH_RATE_LATENCY", 0.020)),
+                        help="fake Twilio's response time in the rate part")  # fmt: skip
     parser.add_argument("--time-limit", type=float, default=900, help="seconds allowed per drain")
     options = parser.parse_args()
     options.parts = [part.strip() for part in options.parts.split(",") if part.strip()]
     options.pg_dispatchers = [int(n) for n in str(options.pg_dispatchers).split(",") if n.strip()]
+    options.rates = [float(n) for n in str(options.rates).split(",") if n.strip()]
     if unknown := set(options.parts) - set(PARTS):
         parser.error(f"unknown parts {sorted(unknown)}")
     if options.messages < 1 or options.batch < 1:
@@ -1478,11 +1579,15 @@ def main() -> int:
         "load_average_at_start": load_at_start,
         "load_average_at_end": os.getloadavg(),
         "idle_messages": options.idle_messages,
+        "rates": options.rates,
+        "rate_seconds": options.rate_seconds,
+        "rate_latency": options.rate_latency,
         "parts": options.parts,
         "budget": {
             "messages_per_s": BUDGET_RATE,
             "overhead_ratio": BUDGET_OVERHEAD,
             "planning_added_p50_ms": BUDGET_PLANNING_P50_MS,
+            "rate_share": BUDGET_RATE_SHARE,
         },
         "app_code": app_code_fingerprint(),
     }
@@ -1502,6 +1607,11 @@ def main() -> int:
         print(planning_text)
         print()
         print(planner_steps_table(results))
+    rate_text = rate_table(results)
+    if rate_text:
+        print()
+        print(f"Provider rate limits (fake latency {options.rate_latency * 1000:.0f} ms):")
+        print(rate_text)
     idle_text = idle_table(results)
     if idle_text:
         print()

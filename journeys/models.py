@@ -66,6 +66,16 @@ class Coupon(models.Model):
         return self.code
 
 
+# Callables, not time values: Django's check for fixed defaults (fields.W161) warns about a time value
+# whenever the clock is within seconds of it, e.g. `check --deploy` run at 20:00.
+def default_window_start() -> dt.time:
+    return dt.time(9, 0)
+
+
+def default_window_end() -> dt.time:
+    return dt.time(20, 0)
+
+
 class CareRule(BaseModel):
     """When a trigger fires for an order, who gets which message, when and how."""
 
@@ -102,8 +112,8 @@ class CareRule(BaseModel):
         max_length=10, choices=Channel.choices, blank=True, help_text=_("Used when the first channel is impossible.")
     )
     message_class = models.CharField(max_length=15, choices=MessageClass.choices, default=MessageClass.TRANSACTIONAL)
-    window_start = models.TimeField(default=dt.time(9, 0), help_text=_("Earliest local time of the customer."))
-    window_end = models.TimeField(default=dt.time(20, 0), help_text=_("Latest local time of the customer."))
+    window_start = models.TimeField(default=default_window_start, help_text=_("Earliest local time of the customer."))
+    window_end = models.TimeField(default=default_window_end, help_text=_("Latest local time of the customer."))
     send_any_hour = models.BooleanField(
         default=False, help_text=_("Transactional rules only: send at once, day or night.")
     )
@@ -477,20 +487,22 @@ class InboundSms(models.Model):
         return f"{self.get_kind_display()} from {self.from_number}"
 
 
-class ProviderBucket(models.Model):
-    """A token bucket per provider account, shared by every dispatcher through the database."""
+class ProviderPace(models.Model):
+    """How fast one provider account is sending: its next free slot and today's count (journeys.services.pacing)."""
 
-    key = models.CharField(max_length=100, primary_key=True)
-    rate_per_second = models.FloatField()
-    burst = models.PositiveIntegerField()
-    tokens = models.FloatField()
-    refilled_at = models.DateTimeField()
+    key = models.CharField(max_length=100, primary_key=True, help_text=_("The provider account, e.g. twilio:AC…:+1…"))
+    rate_per_second = models.FloatField(null=True, blank=True)
+    next_slot_at = models.DateTimeField(null=True, blank=True)
+    daily_cap = models.PositiveIntegerField(null=True, blank=True)
+    day = models.DateField(null=True, blank=True, help_text=_("The UTC day `sent_on_day` counts."))
+    sent_on_day = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["key"]
 
     def __str__(self) -> str:
-        return f"{self.key} ({self.rate_per_second}/s)"
+        return f"{self.key} ({self.rate_per_second or '∞'}/s)"
 
 
 class ConsentRecord(models.Model):

@@ -4,8 +4,8 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, Q, QuerySet
-from django.db.models.functions import TruncDate
+from django.db.models import Case, CharField, Count, F, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Concat, TruncDate
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -19,8 +19,10 @@ from journeys.models import (
     InboundSms,
     Message,
     MessageTemplate,
+    ProviderPace,
     SmsAccount,
 )
+from journeys.providers.twilio import PACE_KEY_PREFIX
 from journeys.services.content import content_render, message_context
 from journeys.services.planning import message_time_zone
 from journeys.sms_encoding import SmsLength, sms_cost_hint, sms_length
@@ -342,3 +344,11 @@ def twilio_text_shops(
     wanted = [pk for pk in shop_ids if pk in knowing] or shop_ids[:1]
     shops = Merchant.objects.in_bulk(wanted)
     return [shops[pk] for pk in wanted]
+
+
+def sms_accounts_with_sent_today(accounts: QuerySet, *, now: dt.datetime) -> QuerySet:
+    """SMS accounts with `sent_today`: the sends their rate limit and daily cap counted on this UTC day."""
+    sender = Case(When(from_number="", then=F("messaging_service_sid")), default=F("from_number"))
+    key = Concat(Value(PACE_KEY_PREFIX), F("account_sid"), Value(":"), sender, output_field=CharField())
+    today = ProviderPace.objects.filter(key=OuterRef("pace_key"), day=now.date()).values("sent_on_day")[:1]
+    return accounts.annotate(pace_key=key, sent_today=Subquery(today))

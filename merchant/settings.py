@@ -259,6 +259,7 @@ TWILIO_MESSAGING_SERVICE_SID = env_str("TWILIO_MESSAGING_SERVICE_SID")
 TWILIO_BASE_URL = env_str("TWILIO_BASE_URL", "https://api.twilio.com")
 TWILIO_STATUS_CALLBACK_URL = env_str("TWILIO_STATUS_CALLBACK_URL")
 TWILIO_RATE_PER_SECOND = float(env_str("TWILIO_RATE_PER_SECOND", "0") or 0)
+TWILIO_DAILY_CAP = env_int("TWILIO_DAILY_CAP", 0) or None
 TWILIO_CONCURRENCY = env_int("TWILIO_CONCURRENCY", 16)
 
 # Where customers reach this app: links in messages (unsubscribe page, tracked links) are absolute

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.contrib import admin, messages
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
@@ -11,6 +12,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from journeys.forms import SmsAccountForm
 from journeys.models import InboundSms, SmsAccount
+from journeys.selectors import sms_accounts_with_sent_today
 from journeys.services.inbound_sms import inbound_sms_not_opt_out, inbound_sms_opt_out
 from journeys.services.sms_accounts import sms_account_save
 from merchant.admin.tenancy import ADD, CHANGE, VIEW, Role, ShopListFilter, ShopScopedAdmin
@@ -24,11 +26,24 @@ class SmsAccountAdmin(ShopScopedAdmin):
     form = SmsAccountForm
     # Credentials are the owner's business; agents do not see the accounts at all.
     role_permissions = {Role.OWNER: frozenset({VIEW, ADD, CHANGE})}
-    list_display = ("label", "account_sid", "sender", "rate_per_second", "daily_cap", "is_active", "token", "shop")
+    list_display = (
+        "label",
+        "account_sid",
+        "sender",
+        "rate_per_second",
+        "daily_cap",
+        "sent_today",
+        "is_active",
+        "token",
+        "shop",
+    )
     list_filter = ("is_active", ("shop", ShopListFilter))
     list_select_related = ("shop",)
     search_fields = ("label", "account_sid", "from_number", "messaging_service_sid")
-    readonly_fields = ("token", "webhook_urls")
+    readonly_fields = ("token", "sent_today", "webhook_urls")
+
+    def get_queryset(self, request):
+        return sms_accounts_with_sent_today(super().get_queryset(request), now=timezone.now())
 
     def get_fieldsets(self, request, obj=None):
         twilio = ["account_sid", "new_auth_token", "from_number", "messaging_service_sid"]
@@ -37,13 +52,18 @@ class SmsAccountAdmin(ShopScopedAdmin):
         return [
             (None, {"fields": ["shop", "label", "is_active"]}),
             (_("Twilio"), {"fields": twilio}),
-            (_("Limits"), {"fields": ["rate_per_second", "daily_cap", "base_url"]}),
+            (_("Limits"), {"fields": ["rate_per_second", "daily_cap", *(["sent_today"] if obj else []), "base_url"]}),
             (_("Addresses to enter in Twilio"), {"fields": ["webhook_urls"]}),
         ]
 
     @admin.display(description=_("sender"))
     def sender(self, account: SmsAccount) -> str:
         return account.sender
+
+    @admin.display(description=_("sent today (UTC)"))
+    def sent_today(self, account: SmsAccount) -> str:
+        sent = account.sent_today or 0
+        return f"{sent} / {account.daily_cap}" if account.daily_cap else str(sent)
 
     @admin.display(description=_("auth token"))
     def token(self, account: SmsAccount) -> str:

@@ -15,6 +15,7 @@ class Outcome(enum.StrEnum):
     PERMANENT = "permanent"  # will never work as it is: never retried
     INVALID_ADDRESS = "invalid_address"  # permanent, and the address should be flagged
     OPTED_OUT = "opted_out"  # the recipient told the provider to stop: suppress and record it
+    DEFERRED = "deferred"  # not attempted: its rate-limit slot had passed; back to the queue, no attempt used
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,9 @@ class SendResult:
 
 @dataclass(frozen=True)
 class RateLimit:
+    """At most `per_second` sends in any one second, across every dispatcher (journeys.services.pacing)."""
+
     per_second: float
-    burst: int
 
 
 class Provider:
@@ -60,9 +62,13 @@ class Provider:
     concurrency: int = 1
 
     @property
-    def bucket_key(self) -> str:
-        """Identifies the provider account whose rate limit this provider shares."""
+    def pace_key(self) -> str:
+        """Identifies the provider account whose rate limit and daily cap this provider shares."""
         return self.name
+
+    @property
+    def paced(self) -> bool:
+        return self.rate_limit is not None or self.daily_cap is not None
 
     def send(self, envelope: Envelope) -> SendResult:
         raise NotImplementedError

@@ -26,6 +26,8 @@ from journeys.providers.base import Envelope, Outcome, Provider, RateLimit, Send
 logger = logging.getLogger(__name__)
 
 API_PATH = "/2010-04-01/Accounts/{account_sid}/Messages.json"
+# Pace keys (journeys.services.pacing) are "twilio:<account sid>:<number or messaging service>".
+PACE_KEY_PREFIX = "twilio:"
 
 # Twilio error codes (https://www.twilio.com/docs/api/errors/<code>).
 CODE_INVALID_TO = "21211"  # Invalid 'To' Phone Number
@@ -100,11 +102,11 @@ class TwilioSmsProvider(Provider):
         self._connections_lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return f"<TwilioSmsProvider {self.bucket_key} {self.base_url}>"
+        return f"<TwilioSmsProvider {self.pace_key} {self.base_url}>"
 
     @property
-    def bucket_key(self) -> str:
-        return f"twilio:{self.account_sid}:{self.from_number or self.messaging_service_sid}"
+    def pace_key(self) -> str:
+        return f"{PACE_KEY_PREFIX}{self.account_sid}:{self.from_number or self.messaging_service_sid}"
 
     def form_fields(self, envelope: Envelope) -> dict[str, str]:
         fields = {"To": envelope.to}
@@ -247,8 +249,7 @@ def status_callback_url() -> str:
 
 def _rate_limit(rate: float | None) -> RateLimit | None:
     rate = float(rate or 0)
-    # Burst of one second's worth: Twilio queues what exceeds the sender's rate rather than refusing it.
-    return RateLimit(per_second=rate, burst=max(1, math.ceil(rate))) if rate > 0 else None
+    return RateLimit(per_second=rate) if rate > 0 else None
 
 
 def twilio_provider_for_account(account) -> TwilioSmsProvider:
@@ -274,7 +275,7 @@ def twilio_provider_from_settings() -> TwilioSmsProvider:
     from django.conf import settings
 
     rate_limit = _rate_limit(getattr(settings, "TWILIO_RATE_PER_SECOND", 0))
-    return TwilioSmsProvider(
+    provider = TwilioSmsProvider(
         account_sid=getattr(settings, "TWILIO_ACCOUNT_SID", ""),
         auth_token=getattr(settings, "TWILIO_AUTH_TOKEN", ""),
         from_number=getattr(settings, "TWILIO_FROM_NUMBER", ""),
@@ -284,3 +285,5 @@ def twilio_provider_from_settings() -> TwilioSmsProvider:
         rate_limit=rate_limit,
         concurrency=int(getattr(settings, "TWILIO_CONCURRENCY", 16) or 16),
     )
+    provider.daily_cap = getattr(settings, "TWILIO_DAILY_CAP", None) or None
+    return provider

@@ -245,6 +245,19 @@ class FakeTwilio:
             bodies[message["to"]].append(message["body"])
         return dict(bodies)
 
+    def most_in_any_window(self, *, seconds: float = 1.0, account_sid: str | None = None) -> int:
+        """The largest number of accepted messages that arrived within any `seconds` (a sliding window)."""
+        with self._lock:
+            times = sorted(
+                m["received_at"] for m in self.messages if account_sid is None or m["account_sid"] == account_sid
+            )
+        most, first = 0, 0
+        for last, arrived in enumerate(times):
+            while arrived - times[first] >= seconds:
+                first += 1
+            most = max(most, last - first + 1)
+        return most
+
     def message(self, sid: str) -> dict:
         with self._lock:
             return next(message for message in self.messages if message["sid"] == sid)
@@ -408,12 +421,13 @@ class FakeTwilio:
                     await self._write(writer, 400, error_body(400, "Bad Content-Length", 400), {}, keep_alive=False)
                     return
                 body = await reader.readexactly(length) if length else b""
+                arrived_at = time.time()  # before the simulated latency: when the request reached us
                 connection = headers.get("connection", "").lower()
                 keep_alive = connection != "close" if version == "HTTP/1.1" else connection == "keep-alive"
                 latency = self.latency
                 if latency > 0:
                     await asyncio.sleep(latency)
-                status, payload, extra = self._respond(method, target, headers, body)
+                status, payload, extra = self._respond(method, target, headers, body, arrived_at)
                 await self._write(writer, status, payload, extra, keep_alive)
                 if not keep_alive:
                     return
@@ -444,7 +458,9 @@ class FakeTwilio:
         writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + data)
         await writer.drain()
 
-    def _respond(self, method: str, target: str, headers: dict[str, str], body: bytes) -> tuple[int, dict, dict]:
+    def _respond(
+        self, method: str, target: str, headers: dict[str, str], body: bytes, arrived_at: float
+    ) -> tuple[int, dict, dict]:
         """(status, JSON body, extra headers) for one request; runs on the loop's thread."""
         path = urlsplit(target).path
         fetch = MESSAGE_PATH.match(path)
@@ -495,7 +511,7 @@ class FakeTwilio:
                     "status": "queued" if from_ else "accepted",
                     "error_code": None,
                     "error_message": None,
-                    "received_at": time.time(),
+                    "received_at": arrived_at,
                 }
             )
         return 201, self._message_json(account_sid, sid, to, from_, service, text), {}
@@ -576,6 +592,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency", type=float, default=0.0, help="seconds per request")
     parser.add_argument("--account-sid", default="", help="require Basic auth with this account sid...")
     parser.add_argument("--auth-token", default="", help="...and this auth token")
+    parser.add_argument("--arrivals", default="", help="on exit, write when each message arrived (JSON) here")
     args = parser.parse_args(argv)
     auth = (args.account_sid, args.auth_token) if args.account_sid else None
     fake = FakeTwilio(host=args.host, port=args.port, latency=args.latency, auth=auth).start()
@@ -591,6 +608,9 @@ def main(argv: list[str] | None = None) -> None:
         pass
     finally:
         fake.stop()
+        if args.arrivals:
+            with open(args.arrivals, "w") as out:
+                json.dump(sorted(message["received_at"] for message in fake.messages), out)
         sys.stdout.write(f"{fake.count} messages received\n")
 
 

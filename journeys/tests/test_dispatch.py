@@ -12,7 +12,6 @@ from django.utils import timezone
 
 from journeys.context import context_names
 from journeys.models import CareRule, Message, MessageTemplate
-from journeys.providers.base import RateLimit
 from journeys.services.dispatch import (
     Dispatcher,
     DispatchReport,
@@ -184,30 +183,6 @@ class TestLeases:
         assert message.status == "unknown"
         assert "not resent" in message.error
         assert drain() == {}
-
-
-class TestRateLimit:
-    def test_a_dispatcher_takes_no_more_than_the_bucket_allows(self, care_shop, twilio, noon, settings):
-        settings.TWILIO_RATE_PER_SECOND = 3
-        for n in range(7):
-            shipped_order(care_shop, number=f"#{n}", phone=f"+49151123456{n:02d}")
-        with Dispatcher(channels=["sms"]) as dispatcher:
-            assert dispatcher.providers["sms"].rate_limit == RateLimit(per_second=3, burst=3)
-            assert dispatcher.batch("sms").claimed == 3
-            assert dispatcher.batch("sms").claimed == 0, "no tokens left in the same instant"
-            noon.shift(dt.timedelta(seconds=1))
-            assert dispatcher.batch("sms").claimed == 3
-        assert twilio.count == 6
-
-    def test_draining_what_is_due_waits_for_the_rate_limit_instead_of_stopping(self, care_shop, twilio, settings):
-        settings.TWILIO_RATE_PER_SECOND = 5
-        with time_machine.travel(NOON_IN_BERLIN, tick=True):
-            for n in range(8):
-                shipped_order(care_shop, number=f"#{n}", phone=f"+49151123456{n:02d}")
-            started = timezone.now()
-            assert drain(channels=["sms"]) == {"sent": 8}
-            assert (timezone.now() - started).total_seconds() >= 0.5, "three sends had to wait for tokens"
-        assert twilio.count == 8
 
 
 def test_lease_and_due_times_follow_the_database_clock(settings):

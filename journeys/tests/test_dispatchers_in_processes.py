@@ -60,7 +60,7 @@ def due_messages(shop, count: int) -> list[int]:
     return list(shipped.values_list("pk", flat=True))
 
 
-def dispatch_process(server: FakeTwilio, *extra: str) -> subprocess.Popen:
+def dispatch_process(server: FakeTwilio, *extra: str, **variables: str) -> subprocess.Popen:
     database = connection.settings_dict
     environment = {key: value for key, value in os.environ.items() if key not in TEST_ONLY_VARIABLES}
     environment.update(
@@ -74,6 +74,7 @@ def dispatch_process(server: FakeTwilio, *extra: str) -> subprocess.Popen:
         TWILIO_FROM_NUMBER="+15005550006",
         TWILIO_BASE_URL=server.base_url,
         TWILIO_STATUS_CALLBACK_URL="https://care.example/webhooks/twilio/status",
+        **variables,
     )
     return subprocess.Popen(  # noqa: S603 - our own manage.py
         [sys.executable, "manage.py", "dispatch", "--channel", "sms", *extra],
@@ -102,6 +103,24 @@ def test_two_dispatchers_running_together_never_send_the_same_message(care_shop)
     claimed = [int(output.split("claimed ", 1)[1].split(":")[0]) for output, _err in outputs]
     assert sum(claimed) == 300
     assert min(claimed) > 0, f"both took part: {claimed}"
+
+
+def test_three_dispatchers_together_never_put_more_than_the_accounts_rate_into_any_second(care_shop):
+    ids = due_messages(care_shop, 90)
+    with FakeTwilio(auth=(TWILIO_SID, TWILIO_TOKEN), latency=0.02) as server:
+        dispatchers = [
+            dispatch_process(server, "--once", "--batch-size", "10", TWILIO_RATE_PER_SECOND="20") for _ in range(3)
+        ]
+        outputs = [process.communicate(timeout=120) for process in dispatchers]
+    assert [process.returncode for process in dispatchers] == [0, 0, 0], outputs
+    sends = sends_per_message(server)
+    assert sorted(sends) == sorted(ids), "every message was sent"
+    assert max(sends.values()) == 1, "and none twice"
+    assert server.most_in_any_window(seconds=1.0) <= 20
+    sent = [
+        int(output.split("sent ", 1)[1].split(" ")[0].rstrip(",.")) for output, _err in outputs if "sent " in output
+    ]
+    assert len(sent) == 3, f"all three took part: {outputs}"
 
 
 def test_a_dispatcher_killed_mid_batch_loses_nothing_once_its_lease_runs_out(care_shop, settings):

@@ -203,7 +203,7 @@ class TestProviderOfAnAccount:
         sent = fake.messages[0]
         assert (sent["account_sid"], sent["from"]) == (SID, "+15005550006")
         assert sent["status_callback"] == "https://care.example.com/webhooks/twilio/status?message_id=42"
-        assert provider.bucket_key == f"twilio:{SID}:+15005550006"
+        assert provider.pace_key == f"twilio:{SID}:+15005550006"
         assert TOKEN not in repr(provider)
 
     def test_a_wrong_token_is_refused_by_twilio(self, account):
@@ -218,8 +218,8 @@ class TestProviderOfAnAccount:
     @pytest.mark.parametrize(
         ("rate", "daily_cap", "limit"),
         [
-            (1.0, None, RateLimit(per_second=1.0, burst=1)),
-            (2.5, 2000, RateLimit(2.5, 3)),
+            (1.0, None, RateLimit(per_second=1.0)),
+            (2.5, 2000, RateLimit(2.5)),
             (0, None, None),
             (None, None, None),
         ],

@@ -262,13 +262,13 @@ def test_exactly_one_sender_is_required():
 
 def test_identity_and_limits():
     provider = TwilioSmsProvider(
-        account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, from_number=FROM, rate_limit=RateLimit(10, 10), concurrency=4
+        account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, from_number=FROM, rate_limit=RateLimit(10), concurrency=4
     )
 
     assert provider.name == "twilio"
-    assert provider.bucket_key == f"twilio:{ACCOUNT_SID}:{FROM}"
+    assert provider.pace_key == f"twilio:{ACCOUNT_SID}:{FROM}"
     assert provider.deduplicates is False
-    assert provider.rate_limit == RateLimit(10, 10)
+    assert provider.rate_limit == RateLimit(10)
     assert provider.concurrency == 4
     provider.close()
 
@@ -283,8 +283,8 @@ def test_provider_from_settings(settings, fake):
 
     provider = twilio_provider_from_settings()
 
-    assert provider.bucket_key == f"twilio:{ACCOUNT_SID}:MG{'cd' * 16}"
-    assert provider.rate_limit == RateLimit(per_second=2.5, burst=3)
+    assert provider.pace_key == f"twilio:{ACCOUNT_SID}:MG{'cd' * 16}"
+    assert provider.rate_limit == RateLimit(per_second=2.5)
     assert provider.concurrency == 3
     assert provider.send(envelope()).outcome == Outcome.SENT
     provider.close()
