@@ -17,7 +17,7 @@ import time_machine
 from django.db import connection
 from django.utils import timezone
 
-from journeys.models import Message
+from journeys.models import CareRule, Message
 from journeys.services.dispatch import Dispatcher, messages_reap
 from journeys.testing.fake_twilio import FakeTwilio
 from journeys.tests.conftest import TWILIO_SID, TWILIO_TOKEN
@@ -35,7 +35,11 @@ pytestmark = [
 
 
 def due_messages(shop, count: int) -> list[int]:
-    """`count` due "shipped" SMS of one shipped order (distinct steps, as parcels would have)."""
+    """`count` due "shipped" SMS of one shipped order (distinct steps, as parcels would have).
+
+    The rule sends at any hour: these tests run on the real clock, whatever the time of day.
+    """
+    CareRule.objects.filter(shop=shop, trigger="shipped").update(send_any_hour=True)
     system = Actor.system("test")
     customer = Customer.objects.create(shop=shop, first_name="Ana", phone="+4915112345678", time_zone="UTC")
     order = orders.order_create(shop=shop, number="#1", currency="EUR", actor=system, customer=customer)
