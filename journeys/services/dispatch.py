@@ -41,6 +41,7 @@ from journeys.services.content import Content, NoTemplate, contents_links_shorte
 from journeys.services.planning import channel_problem, local_moment, phone_e164, rule_window
 from journeys.triggers import trigger_get
 from merchant.models import Customer, Merchant, Order, OrderLine, Shipment
+from merchant.services.inbound import inbound_events_waiting_apply
 
 logger = logging.getLogger(__name__)
 Status = Message.Status
@@ -655,6 +656,7 @@ class Dispatcher:
         started = time.perf_counter()
         messages_record(outcomes=outcomes, owner=self.owner, now=sent_at)
         report.record_seconds = time.perf_counter() - started
+        inbound_events_waiting_apply(waiting_for=[result.provider_message_id for result in results])
 
     def reap_now_and_then(self, every_seconds: float = 30.0) -> int:
         if time.monotonic() - self._last_reap < every_seconds:
