@@ -267,16 +267,18 @@ def inbound_event_reprocess(*, event: InboundEvent) -> InboundEvent:
 def inbound_events_waiting_apply(*, waiting_for: list[str]) -> int:
     """Apply the events waiting for any of `waiting_for` (provider message ids just recorded).
 
-    Guarantees: one query on the partial index `merchant_inbound_waiting_idx` when nothing waits
-    (none at all for an empty list); events are applied oldest first, each once; one another
-    worker is applying right now is left to it. Returns how many were applied now.
+    Guarantees: one query without parameters, answered from the (then empty) partial index
+    `merchant_inbound_waiting_idx`, when nothing waits (none at all for an empty list); events are
+    applied oldest first, each once; one another worker is applying right now is left to it.
+    Returns how many were applied now.
     """
     wanted = sorted({value for value in waiting_for if value})
-    if not wanted:
+    waiting = InboundEvent.objects.filter(status=Status.WAITING)
+    # Nearly always nothing waits: asking that first costs half of asking with a hundred ids.
+    if not wanted or not waiting.exists():
         return 0
-    waiting = InboundEvent.objects.filter(status=Status.WAITING, waiting_for__in=wanted)
     applied = 0
-    for event_id in waiting.order_by("id").values_list("id", flat=True):
+    for event_id in waiting.filter(waiting_for__in=wanted).order_by("id").values_list("id", flat=True):
         if inbound_event_process(event=InboundEvent(pk=event_id), skip_locked=True).status == Status.PROCESSED:
             applied += 1
     return applied
