@@ -263,6 +263,16 @@ class TestPostmark:
         assert "No email of ours has ESP message id not-ours" in event.error
         assert refreshed(sent).status == Status.SENT
 
+    def test_an_event_stored_before_its_id_was_recorded_joins_the_shop_of_the_message_it_finds(self, client, sent):
+        Message.objects.filter(pk=sent.pk).update(provider_message_id="")  # no id recorded, no metadata sent back
+        post_postmark(client, postmark_delivery())
+        assert InboundEvent.objects.get().shop is None
+        Message.objects.filter(pk=sent.pk).update(provider_message_id=POSTMARK_ID)  # the dispatcher records it
+        apply_received()
+        event = InboundEvent.objects.get()
+        assert (event.shop, event.status) == (sent.shop, "processed")
+        assert refreshed(sent).status == Status.DELIVERED
+
     def test_a_repeated_event_about_mail_we_did_not_send_is_kept_once_as_received(self, client, sent):
         post_postmark(client, postmark_delivery(message_id="not-ours"))
         post_postmark(client, postmark_delivery(message_id="not-ours"))
