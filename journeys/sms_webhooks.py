@@ -8,7 +8,8 @@ Every request must carry a valid `X-Twilio-Signature` made with the auth token o
 its `AccountSid`: an `SmsAccount` of a shop, or the TWILIO_* settings account. Anything else is
 answered 403 and nothing is stored. A verified request is stored as a `merchant.InboundEvent`
 (committed first, so nothing is lost) and applied at once: an opt-out takes effect before the
-answer goes back.
+answer goes back. A verified status callback about no message of ours is stored too: with the
+signing account's shop, or without a shop when the settings account signed it.
 """
 
 from dataclasses import dataclass
@@ -90,7 +91,9 @@ def _headers(request, signed_url: str) -> dict[str, str]:
     return {**kept, SIGNED_URL_HEADER: signed_url}
 
 
-def _receive_and_apply(*, shop: Merchant, topic: str, request, signed_url: str, sid: str, key: str) -> InboundEvent:
+def _receive_and_apply(
+    *, shop: Merchant | None, topic: str, request, signed_url: str, sid: str, key: str
+) -> InboundEvent:
     token = request.headers.get("I-Twilio-Idempotency-Token", "").strip()
     event = inbound_event_receive(
         shop=shop,
@@ -115,7 +118,8 @@ def _status_shop(request, verified: Verified, sid: str) -> Merchant | None:
     message = Message.objects.filter(lookup).select_related("shop").order_by("-id").first()
     if message is not None and verified.allows_shop(message.shop_id):
         return message.shop
-    # An unknown or foreign message: kept with the signer's own shop, where it is ignored visibly.
+    # An unknown or foreign message: kept with the signer's own shop, where it is ignored visibly,
+    # or without a shop (superusers see it) when only the settings account signed it.
     return verified.accounts[0].shop if verified.accounts else None
 
 
@@ -127,9 +131,6 @@ def twilio_status(request):
         return _refused()
     sid = request.POST.get("MessageSid") or request.POST.get("SmsSid") or ""
     shop = _status_shop(request, verified, sid)
-    if shop is None:
-        # Signed by the settings account for no message we know: nothing to keep it with.
-        return JsonResponse({"status": "ignored", "reason": "unknown message"}, status=200)
     twilio_status = request.POST.get("MessageStatus") or request.POST.get("SmsStatus") or ""
     code = request.POST.get("ErrorCode", "")
     event = _receive_and_apply(

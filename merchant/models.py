@@ -452,19 +452,26 @@ class InboundEvent(models.Model):
         IGNORED = "ignored", _("Ignored")
         DUPLICATE = "duplicate", _("Duplicate")
         FAILED = "failed", _("Failed")
+        # About something another process is about to record (a provider's callback that came before
+        # the dispatcher wrote down the send): applied again once it is, or failed after a day.
+        WAITING = "waiting", _("Waiting")
 
     S = Status
-    # A failed event can be reprocessed once its cause is fixed; the others are final.
+    # A failed event can be reprocessed once its cause is fixed, a waiting one is applied again;
+    # the others are final.
     TRANSITIONS: dict[str, frozenset[str]] = {
-        S.RECEIVED: frozenset({S.PROCESSED, S.IGNORED, S.FAILED}),
-        S.FAILED: frozenset({S.PROCESSED, S.IGNORED, S.FAILED}),
+        S.RECEIVED: frozenset({S.PROCESSED, S.IGNORED, S.FAILED, S.WAITING}),
+        S.FAILED: frozenset({S.PROCESSED, S.IGNORED, S.FAILED, S.WAITING}),
+        S.WAITING: frozenset({S.PROCESSED, S.IGNORED, S.FAILED, S.WAITING}),
         S.PROCESSED: frozenset(),
         S.IGNORED: frozenset(),
         S.DUPLICATE: frozenset(),
     }
     del S
 
-    shop = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="inbound_events")
+    # None for a signed provider callback about no message of ours (an account shared with another
+    # system): kept as evidence, visible to superusers only.
+    shop = models.ForeignKey(Merchant, on_delete=models.CASCADE, null=True, blank=True, related_name="inbound_events")
     source = models.CharField(max_length=12, choices=Source.choices)
     topic = models.CharField(max_length=100)
     delivery_id = models.CharField(max_length=200, blank=True)
@@ -480,16 +487,25 @@ class InboundEvent(models.Model):
     received_at = models.DateTimeField(default=timezone.now, editable=False)
     processed_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # What a waiting event waits for: the provider's message id the dispatcher is about to record.
+    waiting_for = models.CharField(max_length=200, blank=True, editable=False)
 
     class Meta:
         ordering = ["-received_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["shop", "dedupe_key"], name="merchant_inboundevent_unique_dedupe_key"),
+            # NULLs are distinct in the constraint above; events without a shop are deduplicated here.
+            models.UniqueConstraint(
+                fields=["dedupe_key"], condition=Q(shop__isnull=True), name="merchant_inboundevent_unique_shopless_key"
+            ),
         ]
         indexes = [
             models.Index(fields=["shop", "status", "-received_at"], name="merchant_inbound_status_idx"),
             # What the drainer asks every poll: the received events, oldest first.
             models.Index(fields=["id"], condition=Q(status="received"), name="merchant_inbound_pending_idx"),
+            # What the dispatcher asks after each batch: events waiting for the ids it just recorded.
+            # Empty while nothing waits, so the question costs one probe of an empty index.
+            models.Index(fields=["waiting_for"], condition=Q(status="waiting"), name="merchant_inbound_waiting_idx"),
         ]
 
     def __str__(self) -> str:

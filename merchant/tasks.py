@@ -5,7 +5,7 @@ import datetime as dt
 from django_q.models import Schedule
 
 from merchant.services.idempotency import idempotency_records_prune
-from merchant.services.inbound import inbound_events_drain
+from merchant.services.inbound import inbound_events_drain, inbound_events_waiting_sweep
 from merchant.services.schedules import ScheduleSpec, task_results_prune
 
 SCHEDULES = [
@@ -22,6 +22,13 @@ SCHEDULES = [
         schedule_type=Schedule.MINUTES,
         minutes=1,
         first_run_offset=dt.timedelta(0),
+    ),
+    # The safety net behind the dispatcher's own call: callbacks still waiting a minute after they came.
+    ScheduleSpec(
+        name="merchant.inbound_events_waiting_sweep",
+        func="merchant.tasks.inbound_events_waiting_sweep_task",
+        schedule_type=Schedule.MINUTES,
+        minutes=1,
     ),
     ScheduleSpec(
         name="merchant.idempotency_records_prune",
@@ -41,3 +48,7 @@ def idempotency_records_prune_task() -> int:
 
 def inbound_events_drain_task() -> int:
     return inbound_events_drain(max_seconds=80)
+
+
+def inbound_events_waiting_sweep_task() -> str:
+    return str(inbound_events_waiting_sweep())

@@ -32,9 +32,10 @@ PACE_KEY_PREFIX = "twilio:"
 # Twilio error codes (https://www.twilio.com/docs/api/errors/<code>).
 CODE_INVALID_TO = "21211"  # Invalid 'To' Phone Number
 CODE_NOT_MOBILE = "21614"  # 'To' is not a valid mobile number
+CODE_LANDLINE = "21635"  # 'To' number cannot be a landline
 CODE_UNSUBSCRIBED = "21610"  # recipient replied STOP
 CODE_TOO_MANY_REQUESTS = "20429"
-INVALID_ADDRESS_CODES = frozenset({CODE_INVALID_TO, CODE_NOT_MOBILE})
+INVALID_ADDRESS_CODES = frozenset({CODE_INVALID_TO, CODE_NOT_MOBILE, CODE_LANDLINE})
 OPTED_OUT_CODES = frozenset({CODE_UNSUBSCRIBED})
 
 MAX_ERROR_CHARS = 300

@@ -6,6 +6,13 @@ stored by the webhook before this handler applies them. Reports come twice and o
 `Message.TRANSITIONS` decides: a late "sent" after "delivered" changes nothing, and so does a
 "failed" after "delivered" (the customer had the text; carriers report such late failures for
 parts of long messages, and the outbox keeps what the customer saw).
+
+A report can come before the dispatcher has recorded the send (Twilio calls back while the
+dispatcher is still writing the batch's outcomes): the event is kept `waiting` for the message's
+sid and applied once the dispatcher has recorded it (`inbound_events_waiting_apply`, called after
+every batch; the minute sweep catches what that missed). A report about no SMS of ours (an
+account shared with another system) is stored and ignored; signed by the settings account, it is
+kept without a shop, visible to superusers only.
 """
 
 import datetime as dt
@@ -28,7 +35,7 @@ from journeys.services.consent import consent_record
 from merchant.exceptions import ApplicationError
 from merchant.models import InboundEvent
 from merchant.services.customers import customer_phone_flag
-from merchant.services.inbound import IgnoreEvent, Outcome, form_body, handles, inbound_event_reprocess
+from merchant.services.inbound import EventMustWait, IgnoreEvent, Outcome, form_body, handles
 
 Status = Message.Status
 Reason = Message.Reason
@@ -100,7 +107,11 @@ def message_status_report(*, message: Message, report: StatusReport) -> tuple[Me
 def _message_of(event: InboundEvent, params: dict[str, str], sid: str) -> Message | None:
     query = parse_qs(urlsplit(event.headers.get(SIGNED_URL_HEADER, "")).query)
     message_id = (query.get("message_id") or [""])[0]
-    messages = Message.objects.filter(shop=event.shop, channel=Channel.SMS).select_related("customer", "order")
+    messages = Message.objects.filter(channel=Channel.SMS).select_related("shop", "customer", "order")
+    # A shop's own account speaks for that shop only; an event without a shop was signed by the
+    # settings account, which sends for every shop.
+    if event.shop_id is not None:
+        messages = messages.filter(shop_id=event.shop_id)
     message = messages.filter(pk=int(message_id)).first() if message_id.isdigit() else None
     if message is None and sid:
         message = messages.filter(provider_message_id=sid).order_by("-id").first()
@@ -119,6 +130,8 @@ def twilio_status_apply(event: InboundEvent, params: dict[str, str]) -> Outcome:
         raise IgnoreEvent(_("Twilio status “%s” is not one the outbox tracks.") % twilio_status)
     message = _message_of(event, params, sid)
     if message is None:
+        if event.shop_id is None:
+            raise IgnoreEvent(_("No SMS of ours matches Twilio message %s; kept as evidence only.") % (sid or "?"))
         raise IgnoreEvent(_("No SMS of this shop matches message %s.") % (sid or "?"))
     code = (params.get("ErrorCode") or "").strip()
     reason = ""
@@ -135,7 +148,10 @@ def twilio_status_apply(event: InboundEvent, params: dict[str, str]) -> Outcome:
         at=event.received_at,
     )
     before = message.status
-    message, changed = message_status_report(message=message, report=report)
+    try:
+        message, changed = message_status_report(message=message, report=report)
+    except MessageStillSending as sending:
+        raise EventMustWait(str(sending), waiting_for=sid) from None
     if not changed:
         raise IgnoreEvent(
             _("Message %(id)d is %(status)s; a “%(reported)s” report does not move it.")
@@ -162,22 +178,5 @@ def twilio_status_apply(event: InboundEvent, params: dict[str, str]) -> Outcome:
     return Outcome(
         order=message.order,
         result={"message": message.pk, "from": before, "to": message.status, "error_code": code},
+        shop=message.shop,
     )
-
-
-def twilio_status_events_retry(*, provider_message_ids: list[str]) -> int:
-    """Apply again the status reports that arrived while their messages were still being sent.
-
-    Call after the dispatcher recorded those sends. Returns how many reports were applied now.
-    """
-    events = InboundEvent.objects.filter(
-        source=InboundEvent.Source.TWILIO,
-        topic=TOPIC_STATUS,
-        status=InboundEvent.Status.FAILED,
-        delivery_id__in=[sid for sid in provider_message_ids if sid],
-    ).order_by("id")
-    applied = 0
-    for event in events:
-        if inbound_event_reprocess(event=event).status == InboundEvent.Status.PROCESSED:
-            applied += 1
-    return applied

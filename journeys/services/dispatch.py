@@ -51,6 +51,7 @@ from journeys.services.pacing import (
 from journeys.services.planning import channel_problem, local_moment, phone_e164, rule_window
 from journeys.triggers import trigger_get
 from merchant.models import Customer, Merchant, Order, OrderLine, Shipment
+from merchant.services.inbound import inbound_events_waiting_apply
 
 logger = logging.getLogger(__name__)
 Status = Message.Status
@@ -813,6 +814,12 @@ class Dispatcher:
         started = time.perf_counter()
         messages_record(outcomes=outcomes, owner=self.owner, now=now)
         report.record_seconds += time.perf_counter() - started
+        # Provider callbacks that arrived before these outcomes were written can be applied now.
+        inbound_events_waiting_apply(
+            waiting_for=[
+                changes["provider_message_id"] for _message, changes in outcomes if changes.get("provider_message_id")
+            ]
+        )
 
     def batch(self, channel: str) -> DispatchReport:
         """Claim one batch of `channel`, decide, send (each at its slot), record; return when all is done."""

@@ -16,14 +16,17 @@ What an event does (each only moves the message forward along `Message.TRANSITIO
   every further email to that address: each customer of the shop with that email is opted out
   of email (`consent_record`, with the ESP's words as evidence).
 
-A message still being sent (the dispatcher has not recorded the ESP's answer yet) keeps its
-status, which the dispatcher is about to write; its timestamps and the opt-out still apply.
+An event can come before the dispatcher has recorded the ESP's answer (the message is still
+`sending`). One that would move the message (delivered, opened, bounced...) is then kept
+`waiting` for the ESP's message id and applied once the dispatcher has recorded it, so a late
+"sent" never hides a delivery; others (an unsubscribe) apply at once. An event about no message
+of ours (mail sent outside the outbox, an ESP account shared with another system) is stored
+without a shop, visible to superusers, and ignored.
 """
 
 import datetime as dt
 import hashlib
 import json
-import logging
 from typing import Any
 
 from django.db import transaction
@@ -35,9 +38,8 @@ from journeys.providers.email import METADATA_KEY
 from journeys.services.consent import consent_record
 from merchant.exceptions import ApplicationError
 from merchant.models import Customer, InboundEvent
-from merchant.services.inbound import Outcome, handles, inbound_event_receive
+from merchant.services.inbound import EventMustWait, IgnoreEvent, Outcome, handles, inbound_event_receive
 
-logger = logging.getLogger(__name__)
 Status = Message.Status
 Reason = Message.Reason
 
@@ -88,25 +90,22 @@ def _raw(esp_event: Any) -> Any:
     return dict(esp_event.lists()) if hasattr(esp_event, "lists") else esp_event
 
 
-def email_event_receive(*, event: Any, esp_name: str) -> InboundEvent | None:
-    """Store one anymail tracking event for the message it is about; None when it is about no message of ours.
+def email_event_receive(*, event: Any, esp_name: str) -> InboundEvent:
+    """Store one anymail tracking event with the shop of the message it is about (none for no message of ours).
 
     Guarantees: the event is committed before anything is applied; the same ESP event (same
     event id, or the same raw payload when the ESP gives none) is stored once as received and
-    then only as a duplicate, so it is applied once.
+    then only as a duplicate, so it is applied once. Only events anymail verified get here
+    (the webhooks answer 403 until a webhook secret is set).
     """
     message = email_event_message(esp_message_id=event.message_id, metadata=event.metadata)
-    if message is None:
-        # Mail we did not send through the outbox (a staff password reset), or a message deleted since.
-        logger.info("%s %s event for unknown message %r ignored", esp_name, event.event_type, event.message_id)
-        return None
     raw = _raw(event.esp_event)
     body = {
         "esp": esp_name,
         "event_type": event.event_type,
         "event_id": event.event_id,
         "message_id": event.message_id,
-        "journeys_message": message.pk,
+        "journeys_message": message.pk if message else None,
         "recipient": event.recipient,
         "timestamp": event.timestamp.isoformat() if event.timestamp else None,
         "reject_reason": event.reject_reason,
@@ -120,7 +119,7 @@ def email_event_receive(*, event: Any, esp_name: str) -> InboundEvent | None:
     }
     payload_hash = hashlib.sha256(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()
     return inbound_event_receive(
-        shop=message.shop,
+        shop=message.shop if message else None,
         source=InboundEvent.Source.ANYMAIL,
         topic=event.event_type or "unknown",
         body=json.dumps(body, default=str).encode(),
@@ -227,14 +226,38 @@ def email_address_opt_out(
     return [customer.pk for customer in customers]
 
 
+def _stored_message(event: InboundEvent, body: Any) -> Message:
+    if body.get("journeys_message") is not None:
+        message = Message.objects.filter(pk=body["journeys_message"], shop=event.shop).first()
+        if message is None:
+            raise ApplicationError(f"Message {body['journeys_message']} no longer exists.")
+        return message
+    # Stored about no message of ours: the dispatcher may have recorded the ESP's id since.
+    message = email_event_message(esp_message_id=body.get("message_id"), metadata=body.get("metadata"))
+    if message is None:
+        raise IgnoreEvent(
+            f"No email of ours has ESP message id {body.get('message_id') or '?'} (mail sent outside the "
+            "outbox, or an ESP account shared with another system); kept as evidence only."
+        )
+    return message
+
+
 @handles(InboundEvent.Source.ANYMAIL, *sorted(APPLIED))
 def _apply_stored(event: InboundEvent, body: Any) -> Outcome:
-    message = Message.objects.filter(pk=body.get("journeys_message"), shop=event.shop).first()
-    if message is None:
-        raise ApplicationError(f"Message {body.get('journeys_message')} no longer exists.")
+    message = _stored_message(event, body)
+    event_type = body.get("event_type", "")
+    if message.status == Status.SENDING and (event_type in REACHED or event_type in FAILURES):
+        raise EventMustWait(
+            f"Message {message.pk} was still being sent; this {event_type} event is applied once the send is recorded.",
+            waiting_for=str(body.get("message_id") or "")[:100],
+        )
     at = parse_datetime(body.get("timestamp") or "") or timezone.now()
-    if body.get("event_type") == "deferred":
-        return Outcome(order=message.order, result={"message": message.pk, "note": "deferred: the ESP tries again"})
+    if event_type == "deferred":
+        return Outcome(
+            order=message.order,
+            result={"message": message.pk, "note": "deferred: the ESP tries again"},
+            shop=message.shop,
+        )
     result = email_event_apply(
         message=message,
         event_type=body.get("event_type", ""),
@@ -245,4 +268,4 @@ def _apply_stored(event: InboundEvent, body: Any) -> Outcome:
         hard_bounce=bool(body.get("hard_bounce", True)),
         actor=f"{body.get('esp', 'ESP')} webhook",
     )
-    return Outcome(order=message.order, result=result)
+    return Outcome(order=message.order, result=result, shop=message.shop)

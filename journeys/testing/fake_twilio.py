@@ -17,6 +17,8 @@ build a status callback or an incoming text as Twilio would POST it, signed with
 them with Django's test client, or `post` sends one to a live server. `fail_with(21610, to=...)`
 scripts Twilio's documented error answers; `set_status(sid, "undelivered", error_code=30007)`
 changes what a message fetch (GET .../Messages/{sid}.json) and the next callback report.
+`report_before_answer = "delivered"` makes the fake POST that status callback to the message's
+StatusCallback before it answers the send, as Twilio can: the sender has not recorded the sid yet.
 
 Run alone: `python -m journeys.testing.fake_twilio --port 8765 --latency 0.02`.
 """
@@ -58,6 +60,7 @@ ERRORS: dict[int, tuple[int, str]] = {
     21211: (400, "The 'To' number is not a valid phone number."),
     21610: (400, "Attempt to send to unsubscribed recipient"),
     21614: (400, "'To' number is not a valid mobile number"),
+    21635: (400, "'To' number cannot be a landline"),
     20429: (429, "Too Many Requests"),
 }
 # Errors that are not API answers: they come later, in status callbacks and message fetches
@@ -97,7 +100,7 @@ def error_body(code: int, message: str, status: int) -> dict:
 
 
 def twilio_error(code: int, *, retry_after: float | None = None) -> tuple[int, dict]:
-    """(HTTP status, JSON body) Twilio answers for an API error `code` (21211, 21610, 21614, 20429 or 429)."""
+    """(HTTP status, JSON body) Twilio answers for an API error `code` (21211, 21610, 21614, 21635, 20429 or 429)."""
     code = 20429 if code == 429 else code
     if code not in ERRORS:
         raise ValueError(f"{code} is not an API error the fake knows; see ERRORS (30007 is a DELIVERY_ERRORS code)")
@@ -155,6 +158,10 @@ class FakeTwilio:
         self.fail_to: dict[str, tuple[int, dict]] = dict(fail_to or {})
         # (account_sid, auth_token) the Basic auth header must carry; None accepts any.
         self.auth = auth
+        # A status ("delivered") to report to the StatusCallback before answering each send; the
+        # answers of those callbacks are kept in `early_reports` as (HTTP status, body).
+        self.report_before_answer: str | None = None
+        self.early_reports: list[tuple[int, bytes]] = []
         self.messages: list[dict] = []
         self.request_count = 0
         self._template = json.loads((fixtures_dir() / FIXTURE_NAME).read_text(encoding="utf-8"))
@@ -381,11 +388,17 @@ class FakeTwilio:
         except HTTPError as error:
             return error.code, error.read()
 
+    def _report_early(self, sid: str) -> None:
+        answer = self.post(self.status_callback_request(sid, self.report_before_answer))
+        with self._lock:
+            self.early_reports.append(answer)
+
     def reset(self) -> None:
         with self._lock:
             self.messages.clear()
             self.fail_next.clear()
             self.fail_to.clear()
+            self.early_reports.clear()
             self.request_count = 0
 
     # -- HTTP --------------------------------------------------------------------------------
@@ -428,6 +441,8 @@ class FakeTwilio:
                 if latency > 0:
                     await asyncio.sleep(latency)
                 status, payload, extra = self._respond(method, target, headers, body, arrived_at)
+                if status == 201 and self.report_before_answer and self.message(payload["sid"])["status_callback"]:
+                    await asyncio.get_running_loop().run_in_executor(None, self._report_early, payload["sid"])
                 await self._write(writer, status, payload, extra, keep_alive)
                 if not keep_alive:
                     return

@@ -72,6 +72,17 @@ class TestProviderAnswers:
         assert drain() == {}
         assert twilio.request_count == 1
 
+    def test_a_landline_refused_by_twilio_is_an_invalid_address_and_never_retried(self, care_shop, twilio, noon):
+        order = shipped_order(care_shop)
+        twilio.fail_with(21635, to="+4915112345678")
+        assert drain() == {"failed": 1}
+        message = shipped_message(order)
+        assert (message.status, message.reason, message.error_code) == ("failed", "invalid_address", "21635")
+        assert message.error == "'To' number cannot be a landline"
+        noon.shift(dt.timedelta(hours=2))
+        assert drain() == {}
+        assert twilio.request_count == 1
+
     def test_a_recipient_who_replied_stop_at_the_provider_is_suppressed(self, care_shop, twilio, noon):
         order = shipped_order(care_shop)
         twilio.fail_to = {"+4915112345678": (400, error_body(21610, "Attempt to send to unsubscribed recipient", 400))}

@@ -12,11 +12,12 @@ from django.core import mail
 from django.urls import reverse
 
 from journeys.models import ConsentRecord, Message
+from journeys.services.dispatch import messages_record
 from journeys.services.email_events import APPLIED, email_event_apply
 from journeys.tests.factories import MessageFactory
 from journeys.tests.test_email_unsubscribe import berlin_customer, drain, email_rules, noon, shipped_order  # noqa: F401
 from merchant.models import Customer, InboundEvent
-from merchant.services.inbound import inbound_events_drain
+from merchant.services.inbound import inbound_events_drain, inbound_events_waiting_apply
 from merchant.tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -252,9 +253,33 @@ class TestPostmark:
         assert refreshed_customer(sent).email_opted_out_at is not None, "the address is still marked"
         assert ConsentRecord.objects.get().source == "email_bounce"
 
-    def test_an_event_about_mail_we_did_not_send_is_answered_and_not_stored(self, client, sent):
+    def test_an_event_about_mail_we_did_not_send_is_kept_without_a_shop_and_changes_nothing(self, client, sent):
         assert post_postmark(client, postmark_delivery(message_id="not-ours")).status_code == 200
-        assert not InboundEvent.objects.exists()
+        event = InboundEvent.objects.get()
+        assert (event.shop, event.topic, event.status) == (None, "delivered", "received")
+        apply_received()
+        event.refresh_from_db()
+        assert event.status == "ignored"
+        assert "No email of ours has ESP message id not-ours" in event.error
+        assert refreshed(sent).status == Status.SENT
+
+    def test_an_event_stored_before_its_id_was_recorded_joins_the_shop_of_the_message_it_finds(self, client, sent):
+        Message.objects.filter(pk=sent.pk).update(provider_message_id="")  # no id recorded, no metadata sent back
+        post_postmark(client, postmark_delivery())
+        assert InboundEvent.objects.get().shop is None
+        Message.objects.filter(pk=sent.pk).update(provider_message_id=POSTMARK_ID)  # the dispatcher records it
+        apply_received()
+        event = InboundEvent.objects.get()
+        assert (event.shop, event.status) == (sent.shop, "processed")
+        assert refreshed(sent).status == Status.DELIVERED
+
+    def test_a_repeated_event_about_mail_we_did_not_send_is_kept_once_as_received(self, client, sent):
+        post_postmark(client, postmark_delivery(message_id="not-ours"))
+        post_postmark(client, postmark_delivery(message_id="not-ours"))
+        assert list(InboundEvent.objects.order_by("id").values_list("shop", "status")) == [
+            (None, "received"),
+            (None, "duplicate"),
+        ]
 
     def test_without_the_webhook_secret_nothing_is_stored(self, client, sent):
         assert post_postmark(client, postmark_bounce(), secret="anymail-hook:guess").status_code == 400
@@ -325,17 +350,43 @@ class TestMailgun:
         assert post_mailgun(client, mailgun_event("complained"), token="t-1", key="wrong").status_code == 400
         assert not InboundEvent.objects.exists()
 
-    def test_an_event_before_the_dispatcher_recorded_the_send_is_matched_by_metadata(self, client, sent):
+    def test_a_delivery_before_the_dispatcher_recorded_the_send_waits_and_is_applied_once_it_is(self, client, sent):
         # The ESP can report a delivery before the dispatcher has written its answer (and id) down.
+        lease = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
         Message.objects.filter(pk=sent.pk).update(
-            status=Status.SENDING, provider_message_id="", lease_until=dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+            status=Status.SENDING, provider_message_id="", lease_owner="slow", lease_until=lease
         )
         early = mailgun_event("delivered", **{"user-variables": {"journeys_message": str(sent.pk)}})
         assert post_mailgun(client, early, token="t-1").status_code == 200
         apply_received()
+        event = InboundEvent.objects.get()
+        assert (event.status, event.waiting_for) == ("waiting", f"<{MAILGUN_ID}>")
+        assert "still being sent" in event.error
         message = refreshed(sent)
-        assert message.status == Status.SENDING, "left to the dispatcher, which is about to record it"
-        assert message.delivered_at is not None
+        assert (message.status, message.delivered_at) == (Status.SENDING, None), "left to the dispatcher"
+
+        # The dispatcher records the send ("sent", with the ESP's id), then applies what waited for it.
+        sent_at = dt.datetime(2026, 6, 10, 10, 0, tzinfo=dt.UTC)
+        recorded = {"status": Status.SENT, "provider_message_id": f"<{MAILGUN_ID}>", "sent_at": sent_at}
+        assert messages_record(outcomes=[(message, recorded)], owner="slow", now=sent_at) == 1
+        assert inbound_events_waiting_apply(waiting_for=[f"<{MAILGUN_ID}>"]) == 1
+        message = refreshed(sent)
+        assert (message.status, message.delivered_at) == (
+            Status.DELIVERED,
+            dt.datetime.fromtimestamp(1781085660.5, tz=dt.UTC),
+        )
+        assert InboundEvent.objects.get().status == "processed"
+
+    def test_an_unsubscribe_while_the_message_is_sending_applies_at_once(self, client, sent):
+        Message.objects.filter(pk=sent.pk).update(
+            status=Status.SENDING, provider_message_id="", lease_until=dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+        )
+        event_data = mailgun_event("unsubscribed", **{"user-variables": {"journeys_message": str(sent.pk)}})
+        post_mailgun(client, event_data, token="t-1")
+        apply_received()
+        assert InboundEvent.objects.get().status == "processed"
+        assert ConsentRecord.objects.get().source == "email_unsubscribe"
+        assert refreshed(sent).status == Status.SENDING
 
 
 def test_a_mailjet_batch_without_event_ids_is_stored_event_by_event_and_a_resend_is_applied_once(client, sent):

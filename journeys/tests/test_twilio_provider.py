@@ -121,6 +121,7 @@ def test_500_is_retried(fake, provider):
     [
         (21211, Outcome.INVALID_ADDRESS),
         (21614, Outcome.INVALID_ADDRESS),
+        (21635, Outcome.INVALID_ADDRESS),
         (21610, Outcome.OPTED_OUT),
         (21408, Outcome.PERMANENT),
         (21612, Outcome.PERMANENT),

@@ -31,6 +31,7 @@ class InboundEventAdmin(ShopScopedAdmin):
         "order",
         "duplicate_of",
         "delivery_id",
+        "waiting_for",
         "received_at",
         "processed_at",
         "attempts",
@@ -52,7 +53,7 @@ class InboundEventAdmin(ShopScopedAdmin):
         # The page is read-only; "change" means running the reprocess action from the list.
         return obj is None and super().has_change_permission(request, None)
 
-    @admin.display(description="Error")
+    @admin.display(description="Error or why it waits")
     def short_error(self, event: InboundEvent) -> str:
         return (event.error[:80] + "…") if len(event.error) > 80 else event.error
 
@@ -65,7 +66,7 @@ class InboundEventAdmin(ShopScopedAdmin):
             text = raw.decode("utf-8", errors="replace")
         return format_html("<pre style='max-height:40em;overflow:auto'>{}</pre>", text[:200_000])
 
-    @admin.action(description="Reprocess failed events", permissions=["change"])
+    @admin.action(description="Reprocess failed or waiting events", permissions=["change"])
     def reprocess(self, request, queryset):
         for event in queryset.select_related("shop"):
             try:

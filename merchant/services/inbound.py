@@ -6,8 +6,15 @@ that (platforms time out after a few seconds and resend); `inbound_events_drain`
 django-q2 cluster, applies what is waiting. `inbound_event_process` applies one event through
 its topic's handler; an error is recorded on the event (and shown in the admin);
 `inbound_event_reprocess` tries again once the cause is fixed.
+
+A handler that finds its event is about something another process is about to record (a
+provider's callback that came before the dispatcher wrote down the send) raises `EventMustWait`:
+the event is kept `waiting`, not failed. `inbound_events_waiting_apply` applies the events waiting
+for ids just recorded (the dispatcher calls it after each batch); `inbound_events_waiting_sweep`,
+run every minute, applies again those it missed and fails the ones that waited a day.
 """
 
+import datetime as dt
 import json
 import logging
 import time
@@ -47,10 +54,29 @@ class IgnoreEvent(Exception):
     """The delivery is valid but there is nothing to apply (an unknown topic, a ping)."""
 
 
+class EventMustWait(Exception):
+    """The event is about something another process is about to record; it is applied again once it is.
+
+    `waiting_for` names that thing (a provider's message id) for `inbound_events_waiting_apply`.
+    """
+
+    def __init__(self, reason: str, *, waiting_for: str = "") -> None:
+        super().__init__(reason)
+        self.waiting_for = waiting_for
+
+
+# A waiting event the recording process did not apply is tried again after this long, and failed
+# when it still waits after GIVE_UP_WAITING_AFTER.
+SWEEP_WAITING_AFTER = dt.timedelta(minutes=1)
+GIVE_UP_WAITING_AFTER = dt.timedelta(hours=24)
+
+
 @dataclass(frozen=True)
 class Outcome:
     order: Order | None
     result: dict[str, Any]
+    # The shop the event turned out to be about, for an event stored without one.
+    shop: Merchant | None = None
 
 
 Handler = Callable[[InboundEvent, Any], Outcome]
@@ -89,7 +115,7 @@ def handles(source: str, *topics: str, parse: BodyParser = json_body) -> Callabl
 
 def inbound_event_receive(
     *,
-    shop: Merchant,
+    shop: Merchant | None,
     source: str,
     topic: str,
     body: bytes,
@@ -102,6 +128,7 @@ def inbound_event_receive(
 
     `dedupe_keys` are tried in order; the first non-empty one is the event's key (Shopify: the
     event id when sent, else the webhook id; WooCommerce: order id and modification time).
+    `shop` is None only for a verified provider callback about no message of ours.
     """
     key = next((key for key in dedupe_keys if key), None)
     event = InboundEvent(
@@ -173,16 +200,27 @@ def inbound_events_drain(*, max_seconds: float, batch: int = 100, idle_sleep: fl
 
 
 def inbound_event_process(*, event: InboundEvent, skip_locked: bool = False) -> InboundEvent:
-    """Apply a received (or failed) event once. Never raises for bad data: the event records it.
+    """Apply a received (failed, waiting) event once. Never raises for bad data: the event records it.
 
-    With `skip_locked`, an event another worker is applying right now is left to it.
+    With `skip_locked`, an event another worker is applying right now is left to it. An event that
+    starts waiting is tried once more right after that is committed: the process recording what it
+    waits for then either finds it waiting, or had recorded before this second try.
     """
+    processed, started_waiting = _process_once(event, skip_locked=skip_locked)
+    if started_waiting:
+        processed, _ = _process_once(processed, skip_locked=skip_locked)
+    return processed
+
+
+def _process_once(event: InboundEvent, *, skip_locked: bool) -> tuple[InboundEvent, bool]:
     with transaction.atomic():
         claim = InboundEvent.objects.select_for_update(of=("self",), skip_locked=skip_locked).select_related("shop")
         locked = claim.filter(pk=event.pk).first()
-        if locked is None or locked.status not in (Status.RECEIVED, Status.FAILED):
-            return locked or event
-        return _process_locked(locked)
+        if locked is None or locked.status not in (Status.RECEIVED, Status.FAILED, Status.WAITING):
+            return locked or event, False
+        before = locked.status
+        processed = _process_locked(locked)
+        return processed, processed.status == Status.WAITING and before != Status.WAITING
 
 
 def _process_locked(event: InboundEvent) -> InboundEvent:
@@ -195,21 +233,83 @@ def _process_locked(event: InboundEvent) -> InboundEvent:
             outcome = handler(event, PARSERS.get((event.source, event.topic), json_body)(event.body))
     except IgnoreEvent as reason:
         return _finish(event, Status.IGNORED, error=str(reason))
+    except EventMustWait as wait:
+        event.waiting_for = wait.waiting_for[:200]
+        return _finish(event, Status.WAITING, error=str(wait))
     except (PayloadError, ValidationError, ApplicationError) as error:
         return _finish(event, Status.FAILED, error=_describe(error))
     except Exception as error:  # noqa: BLE001 - a bug in a handler must not lose the delivery
         logger.exception("inbound event %s failed", event.pk)
         return _finish(event, Status.FAILED, error=f"{type(error).__name__}: {error}")
+    if event.shop_id is None and outcome.shop is not None:
+        _attach_to_shop(event, outcome.shop)
     return _finish(event, Status.PROCESSED, order=outcome.order, result=outcome.result)
 
 
+def _attach_to_shop(event: InboundEvent, shop: Merchant) -> None:
+    """Give a shopless event the shop it turned out to be about, so that shop's people see it."""
+    taken = event.dedupe_key and InboundEvent.objects.filter(shop=shop, dedupe_key=event.dedupe_key).exists()
+    if taken:
+        event.dedupe_key = None  # the shop already holds this key: the first delivery keeps it
+    event.shop = shop
+    event.save(update_fields=["shop", "dedupe_key"])
+
+
 def inbound_event_reprocess(*, event: InboundEvent) -> InboundEvent:
-    """Apply a failed event again (after its cause was fixed). Other events are left as they are."""
-    if event.status != Status.FAILED:
+    """Apply a failed or waiting event again (after its cause was fixed). Other events are left as they are."""
+    if event.status not in (Status.FAILED, Status.WAITING):
         raise InvalidTransition(
-            f"Event {event.pk} is {event.get_status_display().lower()}; only failed events are retried."
+            f"Event {event.pk} is {event.get_status_display().lower()}; only failed or waiting events are retried."
         )
     return inbound_event_process(event=event)
+
+
+def inbound_events_waiting_apply(*, waiting_for: list[str]) -> int:
+    """Apply the events waiting for any of `waiting_for` (provider message ids just recorded).
+
+    Guarantees: one query without parameters, answered from the (then empty) partial index
+    `merchant_inbound_waiting_idx`, when nothing waits (none at all for an empty list); events are
+    applied oldest first, each once; one another worker is applying right now is left to it.
+    Returns how many were applied now.
+    """
+    wanted = sorted({value for value in waiting_for if value})
+    waiting = InboundEvent.objects.filter(status=Status.WAITING)
+    # Nearly always nothing waits: asking that first costs half of asking with a hundred ids.
+    if not wanted or not waiting.exists():
+        return 0
+    applied = 0
+    for event_id in waiting.filter(waiting_for__in=wanted).order_by("id").values_list("id", flat=True):
+        if inbound_event_process(event=InboundEvent(pk=event_id), skip_locked=True).status == Status.PROCESSED:
+            applied += 1
+    return applied
+
+
+def inbound_events_waiting_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Apply again the events that waited longer than a minute; fail those that waited a day.
+
+    The safety net behind `inbound_events_waiting_apply`: a dispatcher that died between recording
+    and applying, or an event stored just after the dispatcher looked. Returns counts by outcome.
+    """
+    now = now or timezone.now()
+    overdue = InboundEvent.objects.filter(status=Status.WAITING, received_at__lte=now - SWEEP_WAITING_AFTER)
+    counts = {"applied": 0, "still_waiting": 0, "given_up": 0, "other": 0}
+    for event_id in overdue.order_by("id").values_list("id", flat=True):
+        event = inbound_event_process(event=InboundEvent(pk=event_id), skip_locked=True)
+        if event.status == Status.WAITING and event.received_at <= now - GIVE_UP_WAITING_AFTER:
+            _give_up_waiting(event)
+            counts["given_up"] += 1
+            continue
+        counts[{Status.PROCESSED: "applied", Status.WAITING: "still_waiting"}.get(event.status, "other")] += 1
+    return counts
+
+
+@transaction.atomic
+def _give_up_waiting(event: InboundEvent) -> InboundEvent:
+    locked = InboundEvent.objects.select_for_update().get(pk=event.pk)
+    if locked.status != Status.WAITING:
+        return locked
+    hours = int(GIVE_UP_WAITING_AFTER.total_seconds() // 3600)
+    return _finish(locked, Status.FAILED, error=f"Gave up after waiting {hours} hours. {locked.error}", result={})
 
 
 def _finish(event: InboundEvent, status: str, *, error: str = "", order=None, result=None) -> InboundEvent:
@@ -219,7 +319,7 @@ def _finish(event: InboundEvent, status: str, *, error: str = "", order=None, re
     event.status, event.error, event.processed_at = status, error.replace("\x00", "\\0"), timezone.now()
     event.order = order or event.order
     event.result = result or {}
-    event.save(update_fields=["status", "error", "processed_at", "order", "result", "attempts"])
+    event.save(update_fields=["status", "error", "processed_at", "order", "result", "attempts", "waiting_for"])
     return event
 
 

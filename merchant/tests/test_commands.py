@@ -147,6 +147,7 @@ class TestSyncSchedules:
             ("journeys.time_triggers_scan", "journeys.tasks.time_triggers_scan_task"),
             ("merchant.idempotency_records_prune", "merchant.tasks.idempotency_records_prune_task"),
             ("merchant.inbound_events_drain", "merchant.tasks.inbound_events_drain_task"),
+            ("merchant.inbound_events_waiting_sweep", "merchant.tasks.inbound_events_waiting_sweep_task"),
             ("merchant.task_results_prune", "merchant.tasks.task_results_prune_task"),
         ]
 
