@@ -181,6 +181,7 @@ _MESSAGE_OUTPUT_FIELDS = (
     "opened_at",
     "clicked_at",
     "finished_at",
+    "budget_counted_at",
     "created_at",
     "updated_at",
 )
