@@ -337,7 +337,10 @@ def message_decide(message: Message, *, now: dt.datetime, provider: Provider) ->
     window = rule_window(rule)
     legal = message_legal_window(customer=customer, message_class=message.message_class)
     if not hours_allow(window, legal, now, message.time_zone):
-        send_at = hours_next_allowed(window, legal, now, message.time_zone)
+        try:
+            send_at = hours_next_allowed(window, legal, now, message.time_zone)
+        except ValueError as error:  # the rule's hours never meet the legal ones
+            return _finish(message, Status.EXPIRED, Reason.EXPIRED_WINDOW, _("Not sent: %s") % error, now, "expired")
         words = _("The send window had closed (%(window)s); moved to %(when)s %(zone)s.") % {
             "window": hours_describe(window, legal),
             "when": local_moment(send_at, message.time_zone),

@@ -180,7 +180,11 @@ def message_build(
     choice = channel_choose(channels=rule.channels, customer=customer, message_class=message_class.message_class)
     legal = message_legal_window(customer=customer, message_class=message_class.message_class)
     earliest = max(not_before, now)
-    send_at = hours_next_allowed(window, legal, earliest, time_zone)
+    try:
+        send_at = hours_next_allowed(window, legal, earliest, time_zone)
+        never_open = ""
+    except ValueError as error:  # the rule's hours never meet the legal ones: nothing to plan for
+        send_at, never_open = earliest, str(error)
     idem_key = idem_key_for(rule=rule, order=order, customer=customer, step=step)
 
     reasoning = [
@@ -214,6 +218,9 @@ def message_build(
     if choice.problem is not None:
         status, reason = Status.SUPPRESSED, choice.problem[0]
         reasoning.append(_("Not sent: %s.") % choice.problem[1])
+    elif never_open:
+        status, reason = Status.EXPIRED, Reason.EXPIRED_WINDOW
+        reasoning.append(_("Not sent: %s") % never_open)
     elif message_class.message_class == MessageClass.MARKETING:
         send_at, budget_words, over_budget = _budget_apply(
             rule=rule,
