@@ -6,6 +6,7 @@ defaults below, taken from the law (docs/journeys.md, "Consent"). Triggers are n
 imported: `review_request` belongs to the reviews app, which registers it in `journeys.triggers`.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import connection, transaction
@@ -64,6 +65,16 @@ def marketing_triggers_for(*, shop_id: int, country: str, triggers: list[str]) -
     with connection.cursor() as cursor:
         cursor.execute(sql, [shop_id, country, MessageClass.MARKETING, *triggers])
         return frozenset(row[0] for row in cursor.fetchall())
+
+
+def marketing_triggers_by_country(*, shop_id: int, trigger: str) -> Callable[[str], frozenset[str]]:
+    """For planning many messages of one rule: country -> `marketing_triggers` for it, after one query."""
+    marketing_in = set(
+        CountryMessageClass.objects.filter(
+            shop_id=shop_id, trigger=trigger, message_class=MessageClass.MARKETING
+        ).values_list("country", flat=True)
+    )
+    return lambda country: frozenset({trigger}) if country in marketing_in else frozenset()
 
 
 def effective_class(

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from phonenumber_field.phonenumber import PhoneNumber
 
-from journeys.consent_policy import effective_class, marketing_triggers_for
+from journeys.consent_policy import effective_class, marketing_triggers_by_country, marketing_triggers_for
 from journeys.legal_windows import LegalWindow, hours_next_allowed, legal_window_for
 from journeys.models import CareRule, Channel, Message, MessageClass, OverBudget
 from journeys.send_windows import SendWindow, window_describe
@@ -487,9 +487,16 @@ def _late_shipments_build(rule: CareRule, now: dt.datetime) -> list[Message]:
         .select_related("customer", "shop")
         .order_by("ship_by")[:SCAN_BATCH]
     )
+    marketing_in = marketing_triggers_by_country(shop_id=rule.shop_id, trigger=rule.trigger)
     return [
         message_build(
-            rule=rule, spec=spec, shop=order.shop, customer=order.customer, order=order, anchor_at=order.ship_by
+            rule=rule,
+            spec=spec,
+            shop=order.shop,
+            customer=order.customer,
+            order=order,
+            anchor_at=order.ship_by,
+            marketing_triggers=marketing_in(order.customer.country.code),
         )
         for order in orders
         if rule_matches(rule=rule, order=order, customer=order.customer)
@@ -511,6 +518,7 @@ def _stuck_parcels_build(rule: CareRule, now: dt.datetime) -> list[Message]:
         .select_related("order__customer", "order__shop")
         .order_by("last_carrier_event_at")[:SCAN_BATCH]
     )
+    marketing_in = marketing_triggers_by_country(shop_id=rule.shop_id, trigger=rule.trigger)
     planned = [
         message_build(
             rule=rule,
@@ -520,6 +528,7 @@ def _stuck_parcels_build(rule: CareRule, now: dt.datetime) -> list[Message]:
             order=shipment.order,
             anchor_at=shipment.last_carrier_event_at,
             step=stuck_parcel_step(shipment),
+            marketing_triggers=marketing_in(shipment.order.customer.country.code),
         )
         for shipment in shipments
         if rule_matches(rule=rule, order=shipment.order, customer=shipment.order.customer)
