@@ -32,11 +32,11 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
-from journeys.legal_windows import hours_allow, hours_next_allowed
+from journeys.legal_windows import LegalWindow, hours_allow, hours_next_allowed
 from journeys.models import CareRule, Coupon, Message, MessageClass, OverBudget
 from journeys.providers import provider_for_channel
 from journeys.providers.base import Envelope, Outcome, Provider, SendResult
-from journeys.send_windows import window_next_allowed
+from journeys.send_windows import SendWindow, window_next_allowed
 from journeys.services.buckets import bucket_give_back, bucket_take, bucket_wait_seconds
 from journeys.services.budget import BudgetLedger
 from journeys.services.content import Content, NoTemplate, contents_links_shorten, message_content
@@ -388,7 +388,9 @@ def message_decide(message: Message, *, now: dt.datetime, provider: Provider) ->
     return Decision(message, envelope=envelope, changes=changes, content=content)
 
 
-def _budget_check(message: Message, *, now: dt.datetime, window, legal) -> Decision | None:
+def _budget_check(
+    message: Message, *, now: dt.datetime, window: SendWindow, legal: LegalWindow | None
+) -> Decision | None:
     """None when the contact budget has room for this marketing message now; else it is dropped or deferred."""
     ledger = getattr(message, "budget_ledger", None) or BudgetLedger([message])
     verdict = ledger.verdict(message, now=now)
