@@ -10,6 +10,7 @@ class JourneysConfig(AppConfig):
     def ready(self) -> None:
         from anymail.signals import tracking
 
+        from journeys.consent_policy import country_message_classes_default_create
         from journeys.context import link_register
         from journeys.selectors import (
             consent_timeline_entries,
@@ -25,6 +26,7 @@ class JourneysConfig(AppConfig):
 
         order_listeners.register_in_transaction(order_event_plan)
         shop_listeners.register_on_created(care_rules_default_create)
+        shop_listeners.register_on_created(country_message_classes_default_create)
         timeline.register_timeline_source(message_timeline_entries)
         timeline.register_timeline_source(consent_timeline_entries)
         timeline.register_timeline_source(inbound_sms_timeline_entries)

@@ -10,7 +10,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from journeys.models import CareRule, CouponPool, MessageTemplate, SmsAccount
+from journeys.consent_policy import COUNTRY_DEFAULTS
+from journeys.models import CareRule, ContactBudget, CountryMessageClass, CouponPool, MessageTemplate, SmsAccount
 from journeys.services.coupons import coupon_codes_parse
 from journeys.services.rules import care_rule_check, message_template_check
 from journeys.services.sms_accounts import sms_account_check
@@ -60,7 +61,7 @@ class CareRuleForm(forms.ModelForm):
             "shop", "name", "trigger", "is_active", "delay_amount", "delay_unit", "expire_after_hours",
             "min_order_total", "max_order_total", "customer_countries", "product_categories", "customer_tags",
             "customer_kind", "channel", "fallback_channel", "message_class", "window_start", "window_end",
-            "send_any_hour", "coupon_pool",
+            "send_any_hour", "coupon_pool", "over_budget",
         )  # fmt: skip
 
     def clean(self):
@@ -181,4 +182,33 @@ class SmsAccountForm(forms.ModelForm):
             if hasattr(error, "error_dict") and "auth_token" in error.error_dict:
                 error.error_dict["new_auth_token"] = error.error_dict.pop("auth_token")
             add_service_errors(self, error)
+        return cleaned
+
+
+def country_class_trigger_choices() -> list[tuple[str, str]]:
+    """Registered triggers, plus those the shipped defaults name for apps that register them later."""
+    choices = dict(trigger_choices())
+    for _country, trigger in COUNTRY_DEFAULTS:
+        choices.setdefault(trigger, trigger)
+    return sorted(choices.items(), key=lambda pair: pair[1])
+
+
+class CountryMessageClassForm(forms.ModelForm):
+    trigger = forms.ChoiceField(choices=country_class_trigger_choices, help_text=_("Which messages."))
+
+    class Meta:
+        model = CountryMessageClass
+        fields = ("shop", "country", "trigger", "message_class", "note")
+
+
+class ContactBudgetForm(forms.ModelForm):
+    class Meta:
+        model = ContactBudget
+        fields = ("shop", "per_day", "per_30_days")
+
+    def clean(self):
+        cleaned = super().clean()
+        per_day, per_30_days = cleaned.get("per_day"), cleaned.get("per_30_days")
+        if per_day is not None and per_30_days is not None and per_30_days < per_day:
+            self.add_error("per_30_days", _("The 30-day budget must be at least the daily one."))
         return cleaned

@@ -30,6 +30,12 @@ class MessageClass(models.TextChoices):
     MARKETING = "marketing", _("Marketing")
 
 
+class OverBudget(models.TextChoices):
+    # What happens to a marketing message the customer's contact budget has no room for.
+    DEFER = "defer", _("Defer to the next free slot")
+    DROP = "drop", _("Drop it (recorded)")
+
+
 class CouponPool(BaseModel):
     """Single-use codes a rule hands out, one per message sent."""
 
@@ -123,6 +129,12 @@ class CareRule(BaseModel):
         help_text=_("A message not sent this long after it became due is dropped as too late."),
     )
     coupon_pool = models.ForeignKey(CouponPool, on_delete=models.PROTECT, null=True, blank=True, related_name="rules")
+    over_budget = models.CharField(
+        max_length=10,
+        choices=OverBudget.choices,
+        default=OverBudget.DEFER,
+        help_text=_("Marketing messages only: what to do when the customer's contact budget is used up."),
+    )
 
     class Meta:
         ordering = ["shop__name", "trigger", "name", "id"]
@@ -272,6 +284,9 @@ class Message(models.Model):
     opened_at = models.DateTimeField(null=True, blank=True)
     clicked_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True, help_text=_("When it stopped being open."))
+    # Set just before a marketing message is handed to the provider, under a lock on the customer,
+    # so a second dispatcher counts it against the contact budget before it is recorded as sent.
+    budget_counted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -565,3 +580,61 @@ class TrackedLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.token} → {self.url}"
+
+
+class CountryMessageClass(BaseModel):
+    """Whether a trigger's messages are marketing for customers in one country (law, or the owner's choice).
+
+    Every shop starts with the shipped defaults (`journeys.consent_policy.COUNTRY_DEFAULTS`), e.g. a
+    review request is advertising in Germany. A rule marked marketing stays marketing everywhere.
+    """
+
+    shop = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="country_message_classes")
+    country = CountryField()
+    trigger = models.CharField(max_length=40)
+    message_class = models.CharField(max_length=15, choices=MessageClass.choices, default=MessageClass.MARKETING)
+    note = models.CharField(max_length=300, blank=True, help_text=_("Why, e.g. the court ruling."))
+
+    class Meta:
+        ordering = ["shop__name", "country", "trigger", "id"]
+        verbose_name = _("message class by country")
+        verbose_name_plural = _("message classes by country")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shop", "country", "trigger"],
+                name="journeys_countryclass_unique",
+                violation_error_message=_("This shop has a class for this trigger in this country already."),
+            ),
+            models.CheckConstraint(
+                condition=Q(message_class__in=["transactional", "marketing"]), name="journeys_countryclass_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.trigger} in {self.country.code}: {self.get_message_class_display()}"
+
+
+class ContactBudget(BaseModel):
+    """How many marketing messages one customer may get from a shop, over every app and channel."""
+
+    shop = models.OneToOneField(Merchant, on_delete=models.CASCADE, related_name="contact_budget")
+    per_day = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1)], help_text=_("At most this many in any 24 hours.")
+    )
+    per_30_days = models.PositiveSmallIntegerField(
+        default=4, validators=[MinValueValidator(1)], help_text=_("At most this many in any 30 days.")
+    )
+
+    class Meta:
+        ordering = ["shop__name", "id"]
+        verbose_name = _("contact budget")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(per_day__gte=1) & Q(per_30_days__gte=models.F("per_day")),
+                name="journeys_contactbudget_sane",
+                violation_error_message=_("The 30-day budget must be at least the daily one."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.per_day}/24 h, {self.per_30_days}/30 days"

@@ -23,7 +23,7 @@ from journeys.models import (
     SmsAccount,
 )
 from journeys.providers.twilio import PACE_KEY_PREFIX
-from journeys.services.content import content_render, message_context
+from journeys.services.content import content_copy_rules_apply, content_render, message_context
 from journeys.services.planning import message_time_zone
 from journeys.sms_encoding import SmsLength, sms_cost_hint, sms_length
 from journeys.triggers import trigger_get
@@ -106,6 +106,9 @@ class Preview:
     context: tuple[ContextRow, ...] = ()
     time_zone: str = ""
     error: str = ""
+    # Marketing SMS: the words the copy rules add around the template's text (journeys.sms_copy).
+    added_before: str = ""
+    added_after: str = ""
 
 
 def message_preview_get(*, rule: CareRule, template: MessageTemplate, order: Order | None = None) -> Preview:
@@ -138,6 +141,9 @@ def message_preview_get(*, rule: CareRule, template: MessageTemplate, order: Ord
         content = content_render(template, context, time_zone=time_zone)
     except Exception as error:  # a preview shows what went wrong instead of failing the page
         return Preview(context=rows, time_zone=time_zone, error=f"{type(error).__name__}: {error}")
+    content, copy = content_copy_rules_apply(
+        content, channel=template.channel, message_class=rule.message_class, shop=rule.shop
+    )
     if template.channel != Channel.SMS:
         return Preview(content.subject, content.body, content.html_body, context=rows, time_zone=time_zone)
     length = sms_length(content.body)
@@ -148,6 +154,8 @@ def message_preview_get(*, rule: CareRule, template: MessageTemplate, order: Ord
         forcing_characters=tuple(_visible(char) for char in length.non_gsm_characters),
         context=rows,
         time_zone=time_zone,
+        added_before=copy.added_before if copy else "",
+        added_after=copy.added_after if copy else "",
     )
 
 

@@ -59,6 +59,11 @@ def trigger_register(spec: TriggerSpec) -> TriggerSpec:
     return spec
 
 
+def trigger_unregister(name: str) -> None:
+    """Remove a trigger (an app's tests tidying up after registering one)."""
+    _registry.pop(name, None)
+
+
 def trigger_get(name: str) -> TriggerSpec | None:
     return _registry.get(name)
 

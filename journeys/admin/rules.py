@@ -155,6 +155,7 @@ class CareRuleAdmin(ShopScopedAdmin):
                     ("window_start", "window_end"),
                     "send_any_hour",
                     "coupon_pool",
+                    "over_budget",
                 )
             },
         ),

@@ -11,10 +11,11 @@ from typing import Any
 from django.conf import settings
 
 from journeys.context import links_all
-from journeys.models import Channel, Message, MessageTemplate
+from journeys.models import Channel, Message, MessageClass, MessageTemplate
 from journeys.rendering import html_from_text, template_render
 from journeys.services.links import links_find, links_replace, tracked_links_for_many
 from journeys.services.planning import ORDER_STATUS_LABELS, phone_e164
+from journeys.sms_copy import MarketingCopy, sms_marketing_copy
 from journeys.sms_encoding import sms_length
 from merchant.models import Customer, Merchant, Order, OrderEvent, Shipment
 
@@ -169,13 +170,27 @@ def content_render(template: MessageTemplate, context: dict[str, Any], *, time_z
     return Content(subject, body, html_body, None, language)
 
 
+def content_copy_rules_apply(
+    content: Content, *, channel: str, message_class: str, shop: Merchant
+) -> tuple[Content, MarketingCopy | None]:
+    """A marketing SMS with the shop's signature and the opt-out hint added (`journeys.sms_copy`), segments
+    counted again; anything else unchanged (and None)."""
+    if channel != Channel.SMS or message_class != MessageClass.MARKETING:
+        return content, None
+    copy = sms_marketing_copy(content.body, shop_name=shop.sender_name or shop.name, language=content.language)
+    return replace(content, body=copy.body, segments=sms_length(copy.body).segments), copy
+
+
 def message_content(message: Message, *, coupon_code: str = "") -> Content:
-    """What `message` says now, in its language (or the shop's, or any the rule has)."""
+    """What `message` says now, in its language (or the shop's, or any the rule has), copy rules applied."""
     templates = list(message.rule.templates.all()) if message.rule else []
     template = template_pick(
         templates, channel=message.channel, languages=[message.language, message.shop.default_language, "en"]
     )
-    return content_render(template, message_context(message, coupon_code=coupon_code), time_zone=message.time_zone)
+    content = content_render(template, message_context(message, coupon_code=coupon_code), time_zone=message.time_zone)
+    return content_copy_rules_apply(
+        content, channel=message.channel, message_class=message.message_class, shop=message.shop
+    )[0]
 
 
 def content_links_shorten(*, message: Message, content: Content) -> Content:

@@ -34,10 +34,12 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
-from journeys.models import CareRule, Coupon, Message, MessageClass, SmsAccount
+from journeys.legal_windows import LegalWindow, hours_allow, hours_next_allowed
+from journeys.models import CareRule, Coupon, Message, MessageClass, OverBudget, SmsAccount
 from journeys.providers import provider_for_channel
 from journeys.providers.base import Envelope, Outcome, Provider, SendResult
-from journeys.send_windows import window_allows, window_next_allowed
+from journeys.send_windows import SendWindow, window_next_allowed
+from journeys.services.budget import BudgetLedger
 from journeys.services.content import Content, NoTemplate, contents_links_shorten, message_content
 from journeys.services.pacing import (
     BLOCK_SECONDS,
@@ -48,7 +50,14 @@ from journeys.services.pacing import (
     pace_interval,
     pace_reserve,
 )
-from journeys.services.planning import channel_problem, local_moment, phone_e164, rule_window
+from journeys.services.planning import (
+    channel_problem,
+    hours_describe,
+    local_moment,
+    message_legal_window,
+    phone_e164,
+    rule_window,
+)
 from journeys.triggers import trigger_get
 from merchant.models import Customer, Merchant, Order, OrderLine, Shipment
 from merchant.services.inbound import inbound_events_waiting_apply
@@ -184,6 +193,7 @@ _MESSAGE_OUTPUT_FIELDS = (
     "opened_at",
     "clicked_at",
     "finished_at",
+    "budget_counted_at",
     "created_at",
     "updated_at",
 )
@@ -255,6 +265,11 @@ def messages_for_sending(ids: list[int]) -> list[Message]:
         for message in messages:
             key = getattr(message, field.attname)
             field.set_cached_value(message, loaded.get(key) if key is not None else None)
+    # Marketing messages share one contact-budget ledger per batch; a transactional batch builds none.
+    if any(message.message_class == MessageClass.MARKETING for message in messages):
+        ledger = BudgetLedger(messages)
+        for message in ledger.messages:
+            message.budget_ledger = ledger
     return messages
 
 
@@ -332,13 +347,22 @@ def message_decide(message: Message, *, now: dt.datetime, provider: Provider) ->
             return _requeue(message, now, words, "fallback", channel=fallback, fallback_channel="")
         return _finish(message, Status.SUPPRESSED, problem[0], _("Not sent: %s.") % problem[1], now, "suppressed")
     window = rule_window(rule)
-    if not window_allows(window, now, message.time_zone):
-        send_at = window_next_allowed(window, now, message.time_zone)
-        words = _("The send window had closed; moved to %(when)s %(zone)s.") % {
+    legal = message_legal_window(customer=customer, message_class=message.message_class)
+    if not hours_allow(window, legal, now, message.time_zone):
+        try:
+            send_at = hours_next_allowed(window, legal, now, message.time_zone)
+        except ValueError as error:  # the rule's hours never meet the legal ones
+            return _finish(message, Status.EXPIRED, Reason.EXPIRED_WINDOW, _("Not sent: %s") % error, now, "expired")
+        words = _("The send window had closed (%(window)s); moved to %(when)s %(zone)s.") % {
+            "window": hours_describe(window, legal),
             "when": local_moment(send_at, message.time_zone),
             "zone": message.time_zone,
         }
         return _requeue(message, send_at, words, "window")
+    if message.message_class == MessageClass.MARKETING:
+        over_budget = _budget_check(message, now=now, window=window, legal=legal)
+        if over_budget is not None:
+            return over_budget
     coupon_code = ""
     if rule.coupon_pool_id:
         coupon_code = coupon_assign(message=message, now=now)
@@ -374,6 +398,27 @@ def message_decide(message: Message, *, now: dt.datetime, provider: Provider) ->
         "provider": provider.name,
     }
     return Decision(message, envelope=envelope, changes=changes, content=content)
+
+
+def _budget_check(
+    message: Message, *, now: dt.datetime, window: SendWindow, legal: LegalWindow | None
+) -> Decision | None:
+    """None when the contact budget has room for this marketing message now; else it is dropped or deferred."""
+    ledger = getattr(message, "budget_ledger", None) or BudgetLedger([message])
+    verdict = ledger.verdict(message, now=now)
+    if verdict.admitted:
+        return None
+    budget = verdict.budget.describe()
+    if message.rule.over_budget == OverBudget.DROP:
+        words = _("Not sent: the contact budget (%s) was used up.") % budget
+        return _finish(message, Status.SUPPRESSED, Reason.BUDGET, words, now, "suppressed")
+    send_at = hours_next_allowed(window, legal, verdict.next_slot, message.time_zone)
+    words = _("Deferred to %(when)s %(zone)s by the contact budget (%(budget)s).") % {
+        "when": local_moment(send_at, message.time_zone),
+        "zone": message.time_zone,
+        "budget": budget,
+    }
+    return _requeue(message, send_at, words, "budget")
 
 
 def decisions_links_shorten(decisions: list[Decision]) -> None:

@@ -18,8 +18,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from phonenumber_field.phonenumber import PhoneNumber
 
-from journeys.models import CareRule, Channel, Message, MessageClass
-from journeys.send_windows import SendWindow, window_describe, window_next_allowed
+from journeys.consent_policy import effective_class, marketing_triggers_by_country, marketing_triggers_for
+from journeys.legal_windows import LegalWindow, hours_next_allowed, legal_window_for
+from journeys.models import CareRule, Channel, Message, MessageClass, OverBudget
+from journeys.send_windows import SendWindow, window_describe
+from journeys.services.budget import MONTH, budget_next_slot, budgets_for, customer_budget_uses
 from journeys.triggers import TriggerSpec, trigger_get, triggers_for_order_event, triggers_not_fitting
 from merchant.models import Customer, Merchant, Order, OrderEvent, Shipment
 
@@ -104,6 +107,22 @@ def rule_window(rule: CareRule) -> SendWindow:
     return SendWindow(rule.window_start, rule.window_end, any_hour=rule.send_any_hour)
 
 
+def message_legal_window(*, customer: Customer | None, message_class: str) -> LegalWindow | None:
+    """The legal window a marketing message to `customer` keeps to (journeys.legal_windows); None for transactional."""
+    if message_class != MessageClass.MARKETING or customer is None:
+        return None
+    return legal_window_for(country=customer.country.code or "", phone=customer.phone)
+
+
+def hours_describe(window: SendWindow, legal: LegalWindow | None) -> str:
+    if legal is None:
+        return window_describe(window)
+    return _("%(window)s and the legal window for marketing, %(legal)s") % {
+        "window": window_describe(window),
+        "legal": legal.describe(),
+    }
+
+
 def local_moment(moment: dt.datetime, time_zone: str) -> str:
     """ "3 Mar 14:02" in the given zone: how explanations show times."""
     local = timezone.localtime(moment, timezone=ZoneInfo(time_zone))
@@ -134,10 +153,14 @@ def message_build(
     anchor_at: dt.datetime,
     step: str = "0",
     now: dt.datetime | None = None,
+    marketing_triggers: frozenset[str] | None = None,
 ) -> Message:
-    """The outbox row for one rule and one customer (unsaved), with its time and explanation.
+    """The outbox row for one rule and one customer (unsaved), with its time, class and explanation.
 
-    A customer who cannot be reached, or a message already too late, gives a row that is
+    The class is the rule's, or marketing where the shop says the trigger is marketing in the
+    customer's country (`marketing_triggers`, looked up when not given). A marketing message keeps
+    to the legal window of the customer's country too, and to the contact budget. A customer who
+    cannot be reached, a message over budget, or one already too late gives a row that is
     suppressed or expired with the reason, so the outbox shows why nothing was sent.
     """
     now = now or timezone.now()
@@ -145,9 +168,24 @@ def message_build(
     window = rule_window(rule)
     not_before = anchor_at + rule.delay
     expires_at = not_before + dt.timedelta(hours=rule.expire_after_hours)
-    choice = channel_choose(channels=rule.channels, customer=customer, message_class=rule.message_class)
+    country = customer.country.code or ""
+    if marketing_triggers is None and rule.message_class != MessageClass.MARKETING:
+        marketing_triggers = marketing_triggers_for(shop_id=shop.pk, country=country, triggers=[rule.trigger])
+    message_class = effective_class(
+        rule_class=rule.message_class,
+        trigger=rule.trigger,
+        country=country,
+        marketing_triggers=marketing_triggers or frozenset(),
+    )
+    choice = channel_choose(channels=rule.channels, customer=customer, message_class=message_class.message_class)
+    legal = message_legal_window(customer=customer, message_class=message_class.message_class)
     earliest = max(not_before, now)
-    send_at = window_next_allowed(window, earliest, time_zone)
+    try:
+        send_at = hours_next_allowed(window, legal, earliest, time_zone)
+        never_open = ""
+    except ValueError as error:  # the rule's hours never meet the legal ones: nothing to plan for
+        send_at, never_open = earliest, str(error)
+    idem_key = idem_key_for(rule=rule, order=order, customer=customer, step=step)
 
     reasoning = [
         _("Rule “%(rule)s”: %(anchor)s %(when)s%(delay)s.")
@@ -158,6 +196,8 @@ def message_build(
             "delay": delay_describe(rule),
         }
     ]
+    if message_class.note:
+        reasoning.append(message_class.note)
     if not_before < now - dt.timedelta(minutes=1):
         reasoning.append(
             _("That was due %(due)s, so as soon as possible.") % {"due": local_moment(not_before, time_zone)}
@@ -165,7 +205,7 @@ def message_build(
     if send_at > earliest:
         reasoning.append(
             _("Moved to %(when)s %(zone)s by the send window (%(window)s).")
-            % {"when": local_moment(send_at, time_zone), "zone": time_zone, "window": window_describe(window)}
+            % {"when": local_moment(send_at, time_zone), "zone": time_zone, "window": hours_describe(window, legal)}
         )
     else:
         reasoning.append(
@@ -178,7 +218,24 @@ def message_build(
     if choice.problem is not None:
         status, reason = Status.SUPPRESSED, choice.problem[0]
         reasoning.append(_("Not sent: %s.") % choice.problem[1])
-    elif expires_at <= now or send_at > expires_at:
+    elif never_open:
+        status, reason = Status.EXPIRED, Reason.EXPIRED_WINDOW
+        reasoning.append(_("Not sent: %s") % never_open)
+    elif message_class.message_class == MessageClass.MARKETING:
+        send_at, budget_words, over_budget = _budget_apply(
+            rule=rule,
+            shop=shop,
+            customer=customer,
+            idem_key=idem_key,
+            send_at=send_at,
+            legal=legal,
+            time_zone=time_zone,
+        )
+        if budget_words:
+            reasoning.append(budget_words)
+        if over_budget:
+            status, reason = Status.SUPPRESSED, Reason.BUDGET
+    if status == Status.SCHEDULED and (expires_at <= now or send_at > expires_at):
         status, reason = Status.EXPIRED, Reason.EXPIRED_WINDOW
         reasoning.append(
             _("Not sent: too late, it stopped being useful at %(when)s.")
@@ -191,12 +248,12 @@ def message_build(
         rule=rule,
         trigger=rule.trigger,
         step=step,
-        idem_key=idem_key_for(rule=rule, order=order, customer=customer, step=step),
+        idem_key=idem_key,
         channel=choice.channel,
         fallback_channel=rule.fallback_channel if rule.fallback_channel != choice.channel else "",
         language=message_language(order=order, customer=customer, shop=shop),
         time_zone=time_zone,
-        message_class=rule.message_class,
+        message_class=message_class.message_class,
         status=status,
         reason=reason,
         anchor_at=anchor_at,
@@ -207,6 +264,51 @@ def message_build(
         finished_at=now if status != Status.SCHEDULED else None,
         created_at=now,
     )
+
+
+def _budget_apply(
+    *,
+    rule: CareRule,
+    shop: Merchant,
+    customer: Customer,
+    idem_key: str,
+    send_at: dt.datetime,
+    legal: LegalWindow | None,
+    time_zone: str,
+) -> tuple[dt.datetime, str, bool]:
+    """(send_at, explanation, dropped) for a marketing message against the customer's contact budget.
+
+    Counts the customer's marketing messages sent and scheduled (two queries). Deferring moves the
+    message to the first slot with room that the windows also allow.
+    """
+    budget = budgets_for([shop.pk])[shop.pk]
+    used = customer_budget_uses(customer_id=customer.pk, since=send_at - MONTH, exclude_idem_key=idem_key)
+    slot = budget_next_slot(budget, used, send_at)
+    if slot == send_at:
+        return send_at, "", False
+    if rule.over_budget == OverBudget.DROP:
+        return (
+            send_at,
+            _("Not sent: the contact budget (%(budget)s) has no room before %(when)s %(zone)s.")
+            % {
+                "budget": budget.describe(),
+                "when": local_moment(slot, time_zone),
+                "zone": time_zone,
+            },
+            True,
+        )
+    window = rule_window(rule)
+    for _attempt in range(10):  # a slot the windows move may meet a later scheduled message
+        moved = hours_next_allowed(window, legal, slot, time_zone)
+        slot = budget_next_slot(budget, used, moved)
+        if slot == moved:
+            break
+    words = _("Deferred to %(when)s %(zone)s by the contact budget (%(budget)s).") % {
+        "when": local_moment(slot, time_zone),
+        "zone": time_zone,
+        "budget": budget.describe(),
+    }
+    return slot, words, False
 
 
 def rule_matches(*, rule: CareRule, order: Order | None, customer: Customer) -> bool:
@@ -342,6 +444,9 @@ def order_event_plan(order: Order, event: OrderEvent) -> None:
         return
     customer = order.customer
     step = _step_for(event)
+    marketing_triggers = marketing_triggers_for(
+        shop_id=order.shop_id, country=customer.country.code or "", triggers=sorted(specs)
+    )
     messages_insert(
         message_build(
             rule=rule,
@@ -351,6 +456,7 @@ def order_event_plan(order: Order, event: OrderEvent) -> None:
             order=order,
             anchor_at=event.occurred_at,
             step=step,
+            marketing_triggers=marketing_triggers,
         )
         for rule in rules
         if rule_matches(rule=rule, order=order, customer=customer)
@@ -381,9 +487,16 @@ def _late_shipments_build(rule: CareRule, now: dt.datetime) -> list[Message]:
         .select_related("customer", "shop")
         .order_by("ship_by")[:SCAN_BATCH]
     )
+    marketing_in = marketing_triggers_by_country(shop_id=rule.shop_id, trigger=rule.trigger)
     return [
         message_build(
-            rule=rule, spec=spec, shop=order.shop, customer=order.customer, order=order, anchor_at=order.ship_by
+            rule=rule,
+            spec=spec,
+            shop=order.shop,
+            customer=order.customer,
+            order=order,
+            anchor_at=order.ship_by,
+            marketing_triggers=marketing_in(order.customer.country.code),
         )
         for order in orders
         if rule_matches(rule=rule, order=order, customer=order.customer)
@@ -405,6 +518,7 @@ def _stuck_parcels_build(rule: CareRule, now: dt.datetime) -> list[Message]:
         .select_related("order__customer", "order__shop")
         .order_by("last_carrier_event_at")[:SCAN_BATCH]
     )
+    marketing_in = marketing_triggers_by_country(shop_id=rule.shop_id, trigger=rule.trigger)
     planned = [
         message_build(
             rule=rule,
@@ -414,6 +528,7 @@ def _stuck_parcels_build(rule: CareRule, now: dt.datetime) -> list[Message]:
             order=shipment.order,
             anchor_at=shipment.last_carrier_event_at,
             step=stuck_parcel_step(shipment),
+            marketing_triggers=marketing_in(shipment.order.customer.country.code),
         )
         for shipment in shipments
         if rule_matches(rule=rule, order=shipment.order, customer=shipment.order.customer)

@@ -11,6 +11,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from journeys.consent_policy import marketing_triggers_by_country
 from journeys.models import CareRule, Channel, Message, MessageTemplate
 from journeys.rendering import template_problems
 from journeys.services.planning import SCAN_BUILDERS, message_build, rule_matches
@@ -192,6 +193,7 @@ def care_rule_dry_run(*, rule: CareRule, limit: int = 20, now: dt.datetime | Non
     )
     if spec.fits_order_statuses is not None:
         orders = orders.filter(status__in=spec.fits_order_statuses)
+    marketing_in = marketing_triggers_by_country(shop_id=rule.shop_id, trigger=rule.trigger)
     built = [
         message_build(
             rule=rule,
@@ -201,6 +203,7 @@ def care_rule_dry_run(*, rule: CareRule, limit: int = 20, now: dt.datetime | Non
             order=order,
             anchor_at=getattr(order, anchor),
             now=now,
+            marketing_triggers=marketing_in(order.customer.country.code),
         )
         for order in orders[:5000]
         if rule_matches(rule=rule, order=order, customer=order.customer)

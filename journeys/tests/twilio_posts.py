@@ -37,9 +37,8 @@ def twilio_post(client, request: SignedRequest, *, signature: str | None = None,
 
 def shipped_order(shop, *, number="#1", phone="+4915112345678", email="", **customer):
     """A paid and shipped order of a Berlin customer: its "shipped" SMS is due at once (no email to fall back to)."""
-    customer = Customer.objects.create(
-        shop=shop, first_name="Anna", phone=phone, email=email, country="DE", time_zone="Europe/Berlin", **customer
-    )
+    details = {"country": "DE", "time_zone": "Europe/Berlin", **customer}
+    customer = Customer.objects.create(shop=shop, first_name="Anna", phone=phone, email=email, **details)
     order = orders.order_create(
         shop=shop,
         number=number,
