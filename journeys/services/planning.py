@@ -284,7 +284,10 @@ def rules_active_for(*, shop_id: int, triggers: list[str]) -> list[CareRule]:
         else:
             trigger_in = "r.trigger IN (" + ", ".join(["%s"] * len(triggers)) + ")"
             cursor.execute(_ACTIVE_RULES_SQL.format(trigger_in=trigger_in), [shop_id, True, *triggers])
-        rows = cursor.fetchall()
+        return _rules_from_rows(cursor.fetchall())
+
+
+def _rules_from_rows(rows: list[tuple]) -> list[CareRule]:
     converting = _rule_converters()
     attnames = [field.attname for field in _RULE_FIELDS]
     rules = []
@@ -348,42 +351,76 @@ def _step_for(event: OrderEvent) -> str:
     return "0"
 
 
-def order_messages_cancel_unfitting(*, order: Order, event: OrderEvent) -> int:
-    """Cancel the order's scheduled messages that the new status made pointless (paid: no unpaid reminder)."""
+_CANCEL_SQL = (
+    "UPDATE journeys_message SET status = %s, reason = %s, finished_at = %s, updated_at = %s, explanation = %s "
+    "WHERE order_id = %s AND status = %s AND {trigger_in}"
+)
+_CANCEL_SQL_POSTGRESQL = _CANCEL_SQL.format(trigger_in="trigger = ANY(%s::varchar[])")
+# A status change that also plans makes one round trip on PostgreSQL: the cancel as a
+# data-modifying WITH, which PostgreSQL runs once and to completion though nothing reads it.
+_CANCEL_THEN_ACTIVE_RULES_SQL_POSTGRESQL = (
+    "WITH cancelled AS (" + _CANCEL_SQL_POSTGRESQL + ") " + _ACTIVE_RULES_SQL_POSTGRESQL
+)
+
+
+def _cancel_params(*, order: Order, event: OrderEvent) -> list | None:
+    """The cancel's parameters, the unfitting triggers last; None when every open message still fits."""
     unfitting = triggers_not_fitting(order.status)
     if not unfitting:
-        return 0
+        return None
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     explanation = _("Cancelled: the order became %(status)s on %(when)s.") % {
         "status": str(ORDER_STATUS_LABELS.get(order.status, order.status)).lower(),
         "when": f"{event.occurred_at:%Y-%m-%d %H:%M} UTC",
     }
-    unfitting = sorted(unfitting)
-    params = [Status.CANCELLED, Reason.ORDER_CHANGED, now, now, explanation, order.pk, Status.SCHEDULED]
+    scheduled_of_order = [order.pk, Status.SCHEDULED, sorted(unfitting)]
+    return [Status.CANCELLED, Reason.ORDER_CHANGED, now, now, explanation, *scheduled_of_order]
+
+
+def order_messages_cancel_unfitting(*, order: Order, event: OrderEvent) -> int:
+    """Cancel the order's scheduled messages that the new status made pointless (paid: no unpaid reminder)."""
+    params = _cancel_params(order=order, event=event)
+    return 0 if params is None else _cancel(params)
+
+
+def _cancel(params: list) -> int:
     with prepared_cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(_CANCEL_SQL.format(trigger_in="trigger = ANY(%s::varchar[])"), [*params, unfitting])
+            cursor.execute(_CANCEL_SQL_POSTGRESQL, params)
         else:
+            *values, unfitting = params
             trigger_in = "trigger IN (" + ", ".join(["%s"] * len(unfitting)) + ")"
-            cursor.execute(_CANCEL_SQL.format(trigger_in=trigger_in), [*params, *unfitting])
+            cursor.execute(_CANCEL_SQL.format(trigger_in=trigger_in), [*values, *unfitting])
         return cursor.rowcount
 
 
-_CANCEL_SQL = (
-    "UPDATE journeys_message SET status = %s, reason = %s, finished_at = %s, updated_at = %s, explanation = %s "
-    "WHERE order_id = %s AND status = %s AND {trigger_in}"
-)
+def order_messages_cancel_unfitting_and_rules_load(
+    *, order: Order, event: OrderEvent, triggers: list[str]
+) -> list[CareRule]:
+    """`order_messages_cancel_unfitting`, then `rules_active_for` the order's shop: one statement on PostgreSQL."""
+    params = _cancel_params(order=order, event=event)
+    if params is not None and connection.vendor == "postgresql":
+        with prepared_cursor() as cursor:
+            cursor.execute(_CANCEL_THEN_ACTIVE_RULES_SQL_POSTGRESQL, [*params, order.shop_id, True, list(triggers)])
+            return _rules_from_rows(cursor.fetchall())
+    if params is not None:
+        _cancel(params)
+    return rules_active_for(shop_id=order.shop_id, triggers=triggers)
 
 
 def order_event_plan(order: Order, event: OrderEvent) -> None:
     """Order listener, inside the transaction of the change: cancel what no longer fits, plan what is due."""
     # A new order has no messages yet; otherwise only a change of status can make one pointless.
-    if event.from_status and event.from_status != event.to_status:
-        order_messages_cancel_unfitting(order=order, event=event)
+    status_changed = bool(event.from_status) and event.from_status != event.to_status
     specs = {spec.name: spec for spec in triggers_for_order_event(event.type)}
     if not specs or order.customer_id is None:
+        if status_changed:
+            order_messages_cancel_unfitting(order=order, event=event)
         return
-    rules = rules_active_for(shop_id=order.shop_id, triggers=sorted(specs))
+    if status_changed:
+        rules = order_messages_cancel_unfitting_and_rules_load(order=order, event=event, triggers=sorted(specs))
+    else:
+        rules = rules_active_for(shop_id=order.shop_id, triggers=sorted(specs))
     if not rules:
         return
     customer = order.customer

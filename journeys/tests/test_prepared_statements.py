@@ -66,13 +66,15 @@ def test_every_order_event_reuses_the_planners_statements_prepared_once_per_conn
     prepared = planner_statements()
     by_kind = {
         kind: [count for statement, count in prepared.items() if statement.startswith(start)]
-        for kind, start in {"rules": "SELECT", "cancel": "UPDATE", "insert": "INSERT"}.items()
+        for kind, start in {"rules": "SELECT", "cancel, then rules": "WITH", "insert": "INSERT"}.items()
     }
-    # 3 orders × 2 events load rules and insert one message each; 3 payments cancel the reminder.
-    assert by_kind == {"rules": [6], "cancel": [3], "insert": [6]}
+    # 3 orders × 2 events plan one message each; each payment cancels the reminder in the same
+    # statement that loads the rules.
+    assert by_kind == {"rules": [3], "cancel, then rules": [3], "insert": [6]}
     assert "$1" in next(iter(prepared)), "parameters are bound by the server"
     planner_sql = [query["sql"] for query in captured if "journeys_carerule r" in query["sql"]]
     assert len(planner_sql) == 6, "prepared statements are still counted and logged as queries"
+    assert "$1" not in planner_sql[0], "logged with their values"
 
 
 @pytest.mark.django_db
@@ -95,7 +97,7 @@ def test_a_reopened_connection_prepares_the_statements_again(api):
     place_and_pay(api, "o-2")
 
     assert statuses("o-1") == statuses("o-2") == PAID
-    assert sorted(planner_statements().values()) == [1, 2, 2], "cancel once; rules and insert twice"
+    assert sorted(planner_statements().values()) == [1, 1, 2], "rules, cancel with rules, insert twice"
 
 
 @pytest.mark.django_db
