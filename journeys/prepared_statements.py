@@ -15,13 +15,8 @@ transaction mode before 1.21, or with `max_prepared_statements = 0`).
 """
 
 from django.conf import settings
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.utils import CursorWrapper
-
-
-def prepared_statements_used() -> bool:
-    """Whether `prepared_cursor()` prepares: PostgreSQL, and not turned off."""
-    return connection.vendor == "postgresql" and settings.JOURNEYS_PREPARED_STATEMENTS
 
 
 def prepared_cursor() -> CursorWrapper:
@@ -30,13 +25,14 @@ def prepared_cursor() -> CursorWrapper:
     It is still Django's cursor wrapper around a psycopg cursor of the same connection and
     transaction: errors become `django.db` errors, queries are counted, logged and wrapped.
     """
-    if not prepared_statements_used():
-        return connection.cursor()
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    with connection.wrap_database_errors:
-        connection.validate_thread_sharing()
-        raw_connection = connection.connection
+    db = connections[DEFAULT_DB_ALIAS]  # the connection itself: each read through the proxy costs a lookup
+    if db.vendor != "postgresql" or not settings.JOURNEYS_PREPARED_STATEMENTS:
+        return db.cursor()
+    db.close_if_health_check_failed()
+    db.ensure_connection()
+    with db.wrap_database_errors:
+        db.validate_thread_sharing()
+        raw_connection = db.connection
         if raw_connection.prepare_threshold is None:
             # Django turns psycopg's statement cache off (prepare_threshold=None), which ignores
             # prepare=True too. Django's client-side-binding cursors never prepare, so a
@@ -44,7 +40,7 @@ def prepared_cursor() -> CursorWrapper:
             raw_connection.prepare_threshold = _ONLY_WHEN_ASKED
         preparing_cursor, debug_wrapper = _preparing_classes()
         cursor = preparing_cursor(raw_connection)
-        return debug_wrapper(cursor, connection) if connection.queries_logged else connection.make_cursor(cursor)
+        return debug_wrapper(cursor, db) if db.queries_logged else db.make_cursor(cursor)
 
 
 _ONLY_WHEN_ASKED = 2**31

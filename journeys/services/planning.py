@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -251,6 +251,7 @@ def rules_with_conditions(queryset):
 
 _TAGS_TABLE = CareRule.customer_tags.through._meta.db_table
 _RULE_FIELDS = CareRule._meta.concrete_fields
+_RULE_ATTNAMES = [field.attname for field in _RULE_FIELDS]
 _RULE_COLUMNS = ", ".join("r." + field.column for field in _RULE_FIELDS)
 _ACTIVE_RULES_SQL = (
     "SELECT " + _RULE_COLUMNS + ", EXISTS (SELECT 1 FROM " + _TAGS_TABLE + " t WHERE t.carerule_id = r.id) "  # noqa: S608 - table and column names from the models; values are parameters
@@ -288,15 +289,15 @@ def rules_active_for(*, shop_id: int, triggers: list[str]) -> list[CareRule]:
 
 
 def _rules_from_rows(rows: list[tuple]) -> list[CareRule]:
+    db = connections[DEFAULT_DB_ALIAS]
     converting = _rule_converters()
-    attnames = [field.attname for field in _RULE_FIELDS]
     rules = []
     for row in rows:
         values = list(row[:-1])
         for position, column, converters in converting:
             for converter in converters:
-                values[position] = converter(values[position], column, connection)
-        rule = CareRule.from_db(connection.alias, attnames, values)
+                values[position] = converter(values[position], column, db)
+        rule = CareRule.from_db(db.alias, _RULE_ATTNAMES, values)
         rule.has_tag_condition = bool(row[-1])
         rules.append(rule)
     return rules
@@ -326,10 +327,11 @@ def messages_insert(messages: Iterable[Message], *, now: dt.datetime | None = No
     messages = [message for message in messages if message.expires_at is None or message.expires_at > now]
     for start in range(0, len(messages), 500):
         chunk = messages[start : start + 500]
+        # The connection itself, not the `connection` proxy: each attribute read through the proxy
+        # is a context-local lookup, and preparing ~40 values reads several.
+        db = connections[DEFAULT_DB_ALIAS]
         params = [
-            field.get_db_prep_save(field.pre_save(message, True), connection)
-            for message in chunk
-            for field in _INSERT_FIELDS
+            field.get_db_prep_save(field.pre_save(message, True), db) for message in chunk for field in _INSERT_FIELDS
         ]
         sql = _INSERT_SQL.format(rows=", ".join([_INSERT_ROW] * len(chunk)))
         cursor = prepared_cursor() if len(chunk) <= _PREPARED_INSERT_ROWS_MAX else connection.cursor()
