@@ -1,4 +1,5 @@
-"""Prepared statements for the hottest SQL on PostgreSQL: the planner's statements.
+"""Prepared statements for the hottest SQL on PostgreSQL: the planner's statements and the
+dispatcher's claim and record.
 
 PostgreSQL plans every statement it receives. On `journeys_message`, with its many indexes,
 planning a short statement costs more than running it (bench/outbox.py, planning part). A
