@@ -15,6 +15,8 @@ transaction a different server connection without tracking prepared statements (
 transaction mode before 1.21, or with `max_prepared_statements = 0`).
 """
 
+import functools
+
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.utils import CursorWrapper
@@ -45,28 +47,26 @@ def prepared_cursor() -> CursorWrapper:
 
 
 _ONLY_WHEN_ASKED = 2**31
-_PREPARING_CLASSES = []
 
 
-def _preparing_classes():
+@functools.cache
+def _preparing_classes() -> tuple[type, type]:
     # Built on first use: psycopg and Django's PostgreSQL backend import only where PostgreSQL is used.
-    if not _PREPARING_CLASSES:
-        import psycopg
-        from django.db.backends.postgresql.base import CursorDebugWrapper
+    import psycopg
+    from django.db.backends.postgresql.base import CursorDebugWrapper
 
-        class PreparingCursor(psycopg.Cursor):
-            """Server-side binding; every statement prepared (psycopg caches them per connection)."""
+    class PreparingCursor(psycopg.Cursor):
+        """Server-side binding; every statement prepared (psycopg caches them per connection)."""
 
-            def execute(self, query, params=None, *, prepare=None, binary=None):
-                return super().execute(query, params, prepare=True if prepare is None else prepare, binary=binary)
+        def execute(self, query, params=None, *, prepare=None, binary=None):
+            return super().execute(query, params, prepare=True if prepare is None else prepare, binary=binary)
 
-        class PreparingCursorDebugWrapper(CursorDebugWrapper):
-            """Logs the statement with its values, as Django does for its server-side-binding cursors
-            (a prepared execution leaves psycopg no query text to report)."""
+    class PreparingCursorDebugWrapper(CursorDebugWrapper):
+        """Logs the statement with its values, as Django does for its server-side-binding cursors
+        (a prepared execution leaves psycopg no query text to report)."""
 
-            def execute(self, sql, params=None):
-                with self.debug_sql(self.db.ops.compose_sql(sql, params)):
-                    return CursorWrapper.execute(self, sql, params)
+        def execute(self, sql, params=None):
+            with self.debug_sql(self.db.ops.compose_sql(sql, params)):
+                return CursorWrapper.execute(self, sql, params)
 
-        _PREPARING_CLASSES.extend([PreparingCursor, PreparingCursorDebugWrapper])
-    return _PREPARING_CLASSES
+    return PreparingCursor, PreparingCursorDebugWrapper
