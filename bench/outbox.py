@@ -215,7 +215,13 @@ def planning(args: dict) -> dict:
     queries: dict[str, dict[str, int]] = {mode: {} for mode in PLANNING_MODES}
     counter = [0]
     # Where the planner's time goes (mode "on"): its steps, timed by wrapping the module's functions.
-    pieces = ("order_messages_cancel_unfitting", "rule_matches", "message_build", "messages_insert")
+    pieces = (
+        "order_messages_cancel_unfitting",
+        "order_messages_cancel_unfitting_and_rules_load",
+        "rule_matches",
+        "message_build",
+        "messages_insert",
+    )
     piece_ms: dict[str, dict[str, list[float]]] = {event: {} for event in EVENTS}
     current: dict = {"event": None, "spent": Counter()}
 
@@ -1336,8 +1342,8 @@ def planning_table(results: list[dict]) -> str:
 
 
 def planner_steps_table(results: list[dict]) -> str:
-    names = ["planner total", "order_messages_cancel_unfitting", "rule query + rest", "rule_matches", "message_build",
-             "messages_insert"]  # fmt: skip
+    names = ["planner total", "order_messages_cancel_unfitting", "order_messages_cancel_unfitting_and_rules_load",
+             "rule query + rest", "rule_matches", "message_build", "messages_insert"]  # fmt: skip
     rows = []
     for r in results:
         p = r.get("planning")

@@ -252,6 +252,10 @@ JOURNEYS_EMBEDDED_DISPATCH = env_bool("JOURNEYS_EMBEDDED_DISPATCH", True)
 JOURNEYS_DISPATCH_BATCH = env_int("JOURNEYS_DISPATCH_BATCH", 100)
 # Lease and due times use the database clock so dispatchers on several machines agree.
 JOURNEYS_CLOCK = env_str("JOURNEYS_CLOCK", "database")
+# PostgreSQL: the planner's and dispatcher's hot statements are prepared once per connection
+# (journeys/prepared_statements.py).
+# Turn off behind a pooler that does not keep prepared statements (pgbouncer transaction mode < 1.21).
+JOURNEYS_PREPARED_STATEMENTS = env_bool("JOURNEYS_PREPARED_STATEMENTS", True)
 TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
 TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN")
 TWILIO_FROM_NUMBER = env_str("TWILIO_FROM_NUMBER")

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,7 +20,8 @@ from phonenumber_field.phonenumber import PhoneNumber
 
 from journeys.consent_policy import effective_class, marketing_triggers_by_country, marketing_triggers_for
 from journeys.legal_windows import LegalWindow, hours_next_allowed, legal_window_for
-from journeys.models import CareRule, Channel, Message, MessageClass, OverBudget
+from journeys.models import CareRule, Channel, CountryMessageClass, Message, MessageClass, OverBudget
+from journeys.prepared_statements import prepared_cursor
 from journeys.send_windows import SendWindow, window_describe
 from journeys.services.budget import MONTH, budget_next_slot, budgets_for, customer_budget_uses
 from journeys.triggers import TriggerSpec, trigger_get, triggers_for_order_event, triggers_not_fitting
@@ -346,21 +347,71 @@ def rules_with_conditions(queryset):
 
 # The planner runs inside every order change, where building ORM queries cost several times more
 # than running them (bench/outbox.py, planning part): its three statements are written out here.
+# On PostgreSQL they are prepared (journeys.prepared_statements): planning a statement on
+# `journeys_message` costs more than running it. Their text is therefore constant there: lists
+# are passed as arrays (`= ANY(%s)`), not as a variable number of placeholders.
 
 _TAGS_TABLE = CareRule.customer_tags.through._meta.db_table
+_RULE_FIELDS = CareRule._meta.concrete_fields
+_RULE_ATTNAMES = [field.attname for field in _RULE_FIELDS]
+_RULE_COLUMNS = ", ".join("r." + field.column for field in _RULE_FIELDS)
+_COUNTRY_CLASSES_TABLE = CountryMessageClass._meta.db_table
+_CUSTOMERS_TABLE = Customer._meta.db_table
+# Each rule also says whether its trigger is marketing for the customer's country (journeys.consent_policy),
+# so the class costs no statement of its own.
 _ACTIVE_RULES_SQL = (
-    "SELECT r.*, EXISTS (SELECT 1 FROM " + _TAGS_TABLE + " t WHERE t.carerule_id = r.id) AS has_tag_condition "  # noqa: S608 - table names from the models; values are parameters
-    "FROM journeys_carerule r WHERE r.shop_id = %s AND r.is_active = %s AND r.trigger IN ({triggers}) "
+    "SELECT " + _RULE_COLUMNS + ", EXISTS (SELECT 1 FROM " + _TAGS_TABLE + " t WHERE t.carerule_id = r.id), "  # noqa: S608 - table and column names from the models; values are parameters
+    "EXISTS (SELECT 1 FROM " + _COUNTRY_CLASSES_TABLE + " c WHERE c.shop_id = r.shop_id AND c.trigger = r.trigger "
+    "AND c.country = (SELECT u.country FROM "
+    + _CUSTOMERS_TABLE
+    + " u WHERE u.id = %s) AND c.message_class = 'marketing') "
+    "FROM journeys_carerule r WHERE r.shop_id = %s AND r.is_active = %s AND {trigger_in} "
     "ORDER BY r.trigger, r.name, r.id"
 )
+_ACTIVE_RULES_SQL_POSTGRESQL = _ACTIVE_RULES_SQL.format(trigger_in="r.trigger = ANY(%s::varchar[])")
+# Per vendor: (position, column, converters) of the rule fields whose database value needs converting.
+_RULE_CONVERTERS: dict[str, list] = {}
 
 
-def rules_active_for(*, shop_id: int, triggers: list[str]) -> list[CareRule]:
-    """The shop's active rules for `triggers`, each knowing whether it has a tag condition. One query."""
+def _rule_converters() -> list:
+    if connection.vendor not in _RULE_CONVERTERS:
+        converting = []
+        for position, field in enumerate(_RULE_FIELDS):
+            column = field.get_col(CareRule._meta.db_table)
+            converters = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+            if converters:
+                converting.append((position, column, converters))
+        _RULE_CONVERTERS[connection.vendor] = converting
+    return _RULE_CONVERTERS[connection.vendor]
+
+
+def rules_active_for(*, shop_id: int, triggers: list[str], customer_id: int | None = None) -> list[CareRule]:
+    """The shop's active rules for `triggers`, each knowing whether it has a tag condition and whether
+    its trigger is marketing in the country of the customer (`marketing_in_country`). One query."""
     if not triggers:
         return []
-    sql = _ACTIVE_RULES_SQL.format(triggers=", ".join(["%s"] * len(triggers)))
-    return list(CareRule.objects.raw(sql, [shop_id, True, *triggers]))
+    with prepared_cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(_ACTIVE_RULES_SQL_POSTGRESQL, [customer_id, shop_id, True, list(triggers)])
+        else:
+            trigger_in = "r.trigger IN (" + ", ".join(["%s"] * len(triggers)) + ")"
+            cursor.execute(_ACTIVE_RULES_SQL.format(trigger_in=trigger_in), [customer_id, shop_id, True, *triggers])
+        return _rules_from_rows(cursor.fetchall())
+
+
+def _rules_from_rows(rows: list[tuple]) -> list[CareRule]:
+    db = connections[DEFAULT_DB_ALIAS]
+    converting = _rule_converters()
+    rules = []
+    for row in rows:
+        values = list(row[:-2])
+        for position, column, converters in converting:
+            for converter in converters:
+                values[position] = converter(values[position], column, db)
+        rule = CareRule.from_db(db.alias, _RULE_ATTNAMES, values)
+        rule.has_tag_condition, rule.marketing_in_country = bool(row[-2]), bool(row[-1])
+        rules.append(rule)
+    return rules
 
 
 _INSERT_FIELDS = [field for field in Message._meta.concrete_fields if not field.primary_key]
@@ -370,6 +421,10 @@ _INSERT_SQL = (
     + ", ".join(field.column for field in _INSERT_FIELDS)
     + ") VALUES {rows} ON CONFLICT (idem_key) DO NOTHING"
 )
+# An order event plans a row or two: each such count is one prepared statement. Longer lists (the
+# time-based scan) are sent as before; one `unnest` statement for any count was measured slower:
+# dumping ~40 one-element arrays costs more than planning saves.
+_PREPARED_INSERT_ROWS_MAX = 4
 
 
 def messages_insert(messages: Iterable[Message], *, now: dt.datetime | None = None) -> int:
@@ -383,13 +438,16 @@ def messages_insert(messages: Iterable[Message], *, now: dt.datetime | None = No
     messages = [message for message in messages if message.expires_at is None or message.expires_at > now]
     for start in range(0, len(messages), 500):
         chunk = messages[start : start + 500]
+        # The connection itself, not the `connection` proxy: each attribute read through the proxy
+        # is a context-local lookup, and preparing ~40 values reads several.
+        db = connections[DEFAULT_DB_ALIAS]
         params = [
-            field.get_db_prep_save(field.pre_save(message, True), connection)
-            for message in chunk
-            for field in _INSERT_FIELDS
+            field.get_db_prep_save(field.pre_save(message, True), db) for message in chunk for field in _INSERT_FIELDS
         ]
-        with connection.cursor() as cursor:
-            cursor.execute(_INSERT_SQL.format(rows=", ".join([_INSERT_ROW] * len(chunk))), params)
+        sql = _INSERT_SQL.format(rows=", ".join([_INSERT_ROW] * len(chunk)))
+        cursor = prepared_cursor() if len(chunk) <= _PREPARED_INSERT_ROWS_MAX else connection.cursor()
+        with cursor:
+            cursor.execute(sql, params)
     return len(messages)
 
 
@@ -406,47 +464,82 @@ def _step_for(event: OrderEvent) -> str:
     return "0"
 
 
-def order_messages_cancel_unfitting(*, order: Order, event: OrderEvent) -> int:
-    """Cancel the order's scheduled messages that the new status made pointless (paid: no unpaid reminder)."""
+_CANCEL_SQL = (
+    "UPDATE journeys_message SET status = %s, reason = %s, finished_at = %s, updated_at = %s, explanation = %s "
+    "WHERE order_id = %s AND status = %s AND {trigger_in}"
+)
+_CANCEL_SQL_POSTGRESQL = _CANCEL_SQL.format(trigger_in="trigger = ANY(%s::varchar[])")
+# A status change that also plans makes one round trip on PostgreSQL: the cancel as a
+# data-modifying WITH, which PostgreSQL runs once and to completion though nothing reads it.
+_CANCEL_THEN_ACTIVE_RULES_SQL_POSTGRESQL = (
+    "WITH cancelled AS (" + _CANCEL_SQL_POSTGRESQL + ") " + _ACTIVE_RULES_SQL_POSTGRESQL
+)
+
+
+def _cancel_params(*, order: Order, event: OrderEvent) -> list | None:
+    """The cancel's parameters, the unfitting triggers last; None when every open message still fits."""
     unfitting = triggers_not_fitting(order.status)
     if not unfitting:
-        return 0
+        return None
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     explanation = _("Cancelled: the order became %(status)s on %(when)s.") % {
         "status": str(ORDER_STATUS_LABELS.get(order.status, order.status)).lower(),
         "when": f"{event.occurred_at:%Y-%m-%d %H:%M} UTC",
     }
-    unfitting = sorted(unfitting)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _CANCEL_SQL.format(triggers=", ".join(["%s"] * len(unfitting))),
-            [Status.CANCELLED, Reason.ORDER_CHANGED, now, now, explanation, order.pk, Status.SCHEDULED, *unfitting],
-        )
+    scheduled_of_order = [order.pk, Status.SCHEDULED, sorted(unfitting)]
+    return [Status.CANCELLED, Reason.ORDER_CHANGED, now, now, explanation, *scheduled_of_order]
+
+
+def order_messages_cancel_unfitting(*, order: Order, event: OrderEvent) -> int:
+    """Cancel the order's scheduled messages that the new status made pointless (paid: no unpaid reminder)."""
+    params = _cancel_params(order=order, event=event)
+    return 0 if params is None else _cancel(params)
+
+
+def _cancel(params: list) -> int:
+    with prepared_cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(_CANCEL_SQL_POSTGRESQL, params)
+        else:
+            *values, unfitting = params
+            trigger_in = "trigger IN (" + ", ".join(["%s"] * len(unfitting)) + ")"
+            cursor.execute(_CANCEL_SQL.format(trigger_in=trigger_in), [*values, *unfitting])
         return cursor.rowcount
 
 
-_CANCEL_SQL = (
-    "UPDATE journeys_message SET status = %s, reason = %s, finished_at = %s, updated_at = %s, explanation = %s "
-    "WHERE order_id = %s AND status = %s AND trigger IN ({triggers})"
-)
+def order_messages_cancel_unfitting_and_rules_load(
+    *, order: Order, event: OrderEvent, triggers: list[str]
+) -> list[CareRule]:
+    """`order_messages_cancel_unfitting`, then `rules_active_for` the order's shop: one statement on PostgreSQL."""
+    params = _cancel_params(order=order, event=event)
+    if params is not None and connection.vendor == "postgresql":
+        with prepared_cursor() as cursor:
+            rules_params = [order.customer_id, order.shop_id, True, list(triggers)]
+            cursor.execute(_CANCEL_THEN_ACTIVE_RULES_SQL_POSTGRESQL, [*params, *rules_params])
+            return _rules_from_rows(cursor.fetchall())
+    if params is not None:
+        _cancel(params)
+    return rules_active_for(shop_id=order.shop_id, triggers=triggers, customer_id=order.customer_id)
 
 
 def order_event_plan(order: Order, event: OrderEvent) -> None:
     """Order listener, inside the transaction of the change: cancel what no longer fits, plan what is due."""
     # A new order has no messages yet; otherwise only a change of status can make one pointless.
-    if event.from_status and event.from_status != event.to_status:
-        order_messages_cancel_unfitting(order=order, event=event)
+    status_changed = bool(event.from_status) and event.from_status != event.to_status
     specs = {spec.name: spec for spec in triggers_for_order_event(event.type)}
     if not specs or order.customer_id is None:
+        if status_changed:
+            order_messages_cancel_unfitting(order=order, event=event)
         return
-    rules = rules_active_for(shop_id=order.shop_id, triggers=sorted(specs))
+    if status_changed:
+        rules = order_messages_cancel_unfitting_and_rules_load(order=order, event=event, triggers=sorted(specs))
+    else:
+        rules = rules_active_for(shop_id=order.shop_id, triggers=sorted(specs), customer_id=order.customer_id)
     if not rules:
         return
     customer = order.customer
     step = _step_for(event)
-    marketing_triggers = marketing_triggers_for(
-        shop_id=order.shop_id, country=customer.country.code or "", triggers=sorted(specs)
-    )
+    marketing_triggers = frozenset(rule.trigger for rule in rules if rule.marketing_in_country)
     messages_insert(
         message_build(
             rule=rule,
