@@ -1058,15 +1058,6 @@ def summarize_ours(run_result: dict) -> dict:
     }
 
 
-def most_in_any_window(times: list[float], seconds: float = 1.0) -> int:
-    most, first = 0, 0
-    for last, arrived in enumerate(times):
-        while arrived - times[first] >= seconds:
-            first += 1
-        most = max(most, last - first + 1)
-    return most
-
-
 def rate_entry(paced: dict, *, rate: float, rows: int, checked: dict) -> dict:
     """Achieved rate = messages after the first ÷ seconds from the first arrival at the fake to the last."""
     arrivals = paced["arrivals"] or []
@@ -1075,6 +1066,10 @@ def rate_entry(paced: dict, *, rate: float, rows: int, checked: dict) -> dict:
     tally: Counter = Counter()
     for report in paced["reports"]:
         tally.update(report["tally"])
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from journeys.testing.fake_twilio import most_in_any_window
+
     most = most_in_any_window(arrivals)
     entry = {
         "dispatchers": paced["dispatchers"],

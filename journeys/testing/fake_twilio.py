@@ -111,6 +111,17 @@ def twilio_error(code: int, *, retry_after: float | None = None) -> tuple[int, d
     return status, body
 
 
+def most_in_any_window(times: list[float], *, seconds: float = 1.0) -> int:
+    """The largest number of `times` within any `seconds` (a sliding window): a rate limit's test."""
+    times = sorted(times)
+    most, first = 0, 0
+    for last, arrived in enumerate(times):
+        while arrived - times[first] >= seconds:
+            first += 1
+        most = max(most, last - first + 1)
+    return most
+
+
 def signature(url: str, params: dict[str, str], auth_token: str) -> str:
     """X-Twilio-Signature as Twilio computes it: base64 HMAC-SHA1 of the URL and the sorted name+value pairs."""
     data = url + "".join(f"{name}{params[name]}" for name in sorted(params))
@@ -255,15 +266,8 @@ class FakeTwilio:
     def most_in_any_window(self, *, seconds: float = 1.0, account_sid: str | None = None) -> int:
         """The largest number of accepted messages that arrived within any `seconds` (a sliding window)."""
         with self._lock:
-            times = sorted(
-                m["received_at"] for m in self.messages if account_sid is None or m["account_sid"] == account_sid
-            )
-        most, first = 0, 0
-        for last, arrived in enumerate(times):
-            while arrived - times[first] >= seconds:
-                first += 1
-            most = max(most, last - first + 1)
-        return most
+            times = [m["received_at"] for m in self.messages if account_sid is None or m["account_sid"] == account_sid]
+        return most_in_any_window(times, seconds=seconds)
 
     def message(self, sid: str) -> dict:
         with self._lock:

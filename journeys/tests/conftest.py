@@ -1,11 +1,13 @@
 """Shared fixtures of the journeys tests: a shop with its default rules on, and a fake Twilio."""
 
 import pytest
+import time_machine
 from django.core.cache import cache
 
 from journeys.models import CareRule
 from journeys.services.rules import care_rules_default_create
 from journeys.testing.fake_twilio import FakeTwilio
+from journeys.tests.twilio_posts import NOON_IN_BERLIN
 from merchant.services.api_keys import api_key_create
 
 TWILIO_SID = "AC" + "0" * 32
@@ -22,6 +24,13 @@ def twilio(settings):
         settings.TWILIO_FROM_NUMBER = "+15005550006"
         settings.TWILIO_BASE_URL = server.base_url
         yield server
+
+
+@pytest.fixture
+def noon():
+    """The clock stopped at noon in Berlin on a June Wednesday (10:00 UTC): inside every default send window."""
+    with time_machine.travel(NOON_IN_BERLIN, tick=False) as traveller:
+        yield traveller
 
 
 @pytest.fixture

@@ -68,12 +68,6 @@ def ship_another(first_order, number: str):
 
 
 @pytest.fixture
-def noon():
-    with time_machine.travel(NOON_IN_BERLIN, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
 def consenting_order(care_shop):
     """A shipped order of a Berlin customer who agreed to marketing texts, with its message removed."""
     order = shipped_order(care_shop, number="#1", sms_marketing_consent_at=CONSENT)

@@ -35,12 +35,6 @@ def shipped_order(shop, *, email="anna@example.de", **details):
     return twilio_posts.shipped_order(shop, email=email, **details)
 
 
-@pytest.fixture
-def noon():
-    with time_machine.travel(NOON_IN_BERLIN, tick=False) as traveller:
-        yield traveller
-
-
 class TestProviderAnswers:
     def test_a_server_error_is_retried_later_with_backoff_then_sent_once(self, care_shop, twilio, noon):
         order = shipped_order(care_shop)

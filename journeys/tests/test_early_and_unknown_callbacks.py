@@ -4,7 +4,6 @@ and signed callbacks about messages we do not know are kept (superusers see them
 import datetime as dt
 
 import pytest
-import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -38,12 +37,6 @@ PHONE = "+4915112345678"
 def public_url(settings):
     settings.PUBLIC_BASE_URL = PUBLIC
     settings.TWILIO_STATUS_CALLBACK_URL = ""
-
-
-@pytest.fixture
-def noon():
-    with time_machine.travel(NOON_IN_BERLIN, tick=False) as traveller:
-        yield traveller
 
 
 def send_without_recording(order) -> tuple[Message, object]:

@@ -59,12 +59,6 @@ def link_path(url: str) -> str:
 
 
 @pytest.fixture
-def noon():
-    with time_machine.travel(NOON_IN_BERLIN, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
 def sent_email(shop):
     customer = CustomerFactory(shop=shop, email="kim@example.com", language="en")
     return MessageFactory(

@@ -2,7 +2,6 @@
 SMS is suppressed), START undoes it, HELP gets the shop's contact line, loose words wait for a person."""
 
 import pytest
-import time_machine
 from django.contrib.messages import get_messages
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -13,7 +12,6 @@ from journeys.sms_keywords import keyword_classify, text_normalise
 from journeys.tests.conftest import TWILIO_SID, TWILIO_TOKEN
 from journeys.tests.twilio_posts import (
     INBOUND_URL,
-    NOON_IN_BERLIN,
     PUBLIC,
     drain,
     shipped_message,
@@ -44,12 +42,6 @@ def account(care_shop):
     return SmsAccount.objects.create(
         shop=care_shop, label="Main", account_sid=TWILIO_SID, auth_token=TWILIO_TOKEN, from_number=OUR_NUMBER
     )
-
-
-@pytest.fixture
-def noon():
-    with time_machine.travel(NOON_IN_BERLIN, tick=False) as traveller:
-        yield traveller
 
 
 def queries_of(client, url: str) -> int:

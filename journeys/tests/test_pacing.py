@@ -28,12 +28,6 @@ SHOP_SID = "AC" + "5" * 32
 SHOP_TOKEN = "shop-own-token"  # noqa: S105 - a test credential of the fake server
 
 
-@pytest.fixture
-def noon():
-    with time_machine.travel(NOON_IN_BERLIN, tick=False) as traveller:
-        yield traveller
-
-
 def orders_of(shop, count: int, *, first: int = 0):
     return [shipped_order(shop, number=f"#{n}", phone=f"+49151123456{n:02d}") for n in range(first, first + count)]
 

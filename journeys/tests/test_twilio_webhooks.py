@@ -6,7 +6,6 @@ import json
 import urllib.request
 
 import pytest
-import time_machine
 from django.utils import timezone
 
 from journeys.models import ConsentRecord, Message, SmsAccount
@@ -18,7 +17,6 @@ from journeys.testing import fake_twilio
 from journeys.testing.fake_twilio import FakeTwilio, SignedRequest
 from journeys.tests.conftest import TWILIO_SID, TWILIO_TOKEN
 from journeys.tests.twilio_posts import (
-    NOON_IN_BERLIN,
     PUBLIC,
     STATUS_URL,
     SYSTEM,
@@ -51,12 +49,6 @@ VECTOR_SIGNATURE = "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
 def public_url(settings):
     settings.PUBLIC_BASE_URL = PUBLIC
     settings.TWILIO_STATUS_CALLBACK_URL = ""
-
-
-@pytest.fixture
-def noon():
-    with time_machine.travel(NOON_IN_BERLIN, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture
