@@ -15,7 +15,7 @@ from journeys.models import ConsentRecord, Message
 from journeys.services.dispatch import messages_record
 from journeys.services.email_events import APPLIED, email_event_apply
 from journeys.tests.factories import MessageFactory
-from journeys.tests.test_email_unsubscribe import berlin_customer, drain, email_rules, noon, shipped_order  # noqa: F401
+from journeys.tests.test_email_unsubscribe import berlin_customer, drain, email_rules, shipped_order  # noqa: F401
 from merchant.models import Customer, InboundEvent
 from merchant.services.inbound import inbound_events_drain, inbound_events_waiting_apply
 from merchant.tests.factories import CustomerFactory
