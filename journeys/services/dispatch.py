@@ -35,12 +35,13 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from journeys.legal_windows import LegalWindow, hours_allow, hours_next_allowed
-from journeys.models import CareRule, Coupon, Message, MessageClass, OverBudget, SmsAccount
+from journeys.models import CareRule, Channel, ConsentRecord, Coupon, Message, MessageClass, OverBudget, SmsAccount
 from journeys.prepared_statements import prepared_cursor
 from journeys.providers import provider_for_channel
 from journeys.providers.base import Envelope, Outcome, Provider, SendResult
 from journeys.send_windows import SendWindow, window_next_allowed
 from journeys.services.budget import BudgetLedger
+from journeys.services.consent import consent_record
 from journeys.services.content import Content, NoTemplate, contents_links_shorten, message_content
 from journeys.services.pacing import (
     BLOCK_SECONDS,
@@ -61,6 +62,7 @@ from journeys.services.planning import (
 )
 from journeys.triggers import trigger_get
 from merchant.models import Customer, Merchant, Order, OrderLine, Shipment
+from merchant.services.customers import customer_phone_flag
 from merchant.services.inbound import inbound_events_waiting_apply
 
 logger = logging.getLogger(__name__)
@@ -515,6 +517,31 @@ def result_changes(message: Message, result: SendResult, *, now: dt.datetime) ->
     return {**common, "status": Status.FAILED, "finished_at": now}, "failed"
 
 
+def recipients_refusals_apply(refusals: list[tuple[Message, SendResult]]) -> None:
+    """What a provider's refusal of an SMS says about its recipient, as its status callback would say it.
+
+    Recipient opted out (Twilio 21610): the opt-out is recorded, so no SMS is tried again. A number
+    that can never take texts (21211, 21614, 21635): the customer's number is flagged and set aside.
+    """
+    for message, result in refusals:
+        customer = message.customer
+        if customer is None or message.channel != Channel.SMS:
+            continue
+        words = f"{message.provider or 'provider'} error {result.error_code}".strip()
+        if result.outcome == Outcome.OPTED_OUT and not customer.sms_opted_out_at:
+            consent_record(
+                customer=customer,
+                channel=Channel.SMS,
+                action=ConsentRecord.Action.OPTED_OUT,
+                source="provider",
+                wording=words,
+                actor="provider answer",
+                message=message,
+            )
+        elif result.outcome == Outcome.INVALID_ADDRESS:
+            customer_phone_flag(customer=customer, phone=message.address, problem=f"{words}: {result.error}")
+
+
 def _join(message: Message, words: str) -> str:
     return f"{message.explanation} {words}".strip()
 
@@ -679,6 +706,8 @@ class Dispatcher:
         self._last_reap = 0.0
         # Until when (monotonic) messages this dispatcher put back for a rate limit are expected due.
         self._paced_until = 0.0
+        # Provider answers that say something about the recipient, applied once their outcomes are written.
+        self._refusals: list[tuple[Message, SendResult]] = []
         # The last slot (monotonic) this dispatcher holds, and the account's next free slot, per provider account.
         self._slotted_until: dict[str, float] = {}
         self._next_free: dict[str, float] = {}
@@ -849,10 +878,13 @@ class Dispatcher:
                 sends.append(Send(decision, provider))
         return sends, outcomes
 
-    @staticmethod
-    def _outcome(send: Send, result: SendResult, *, now: dt.datetime, report: DispatchReport) -> tuple[Message, dict]:
+    def _outcome(
+        self, send: Send, result: SendResult, *, now: dt.datetime, report: DispatchReport
+    ) -> tuple[Message, dict]:
         changes, tally = result_changes(send.decision.message, result, now=now)
         report.tally[tally] += 1
+        if result.outcome in (Outcome.OPTED_OUT, Outcome.INVALID_ADDRESS):
+            self._refusals.append((send.decision.message, result))
         if result.outcome == Outcome.DEFERRED:
             return send.decision.message, changes
         return send.decision.message, {**send.decision.changes, **changes}
@@ -867,6 +899,9 @@ class Dispatcher:
                 changes["provider_message_id"] for _message, changes in outcomes if changes.get("provider_message_id")
             ]
         )
+        if self._refusals:
+            recipients_refusals_apply(self._refusals)
+            self._refusals.clear()
 
     def batch(self, channel: str) -> DispatchReport:
         """Claim one batch of `channel`, decide, send (each at its slot), record; return when all is done."""
@@ -964,7 +999,7 @@ class Dispatcher:
             while not should_stop():
                 total.reaped += self.reap_now_and_then()
                 collect(wait=False)
-                claimed, held_for = 0, []
+                claimed, held_for, sent_at = 0, [], None
                 keys = {send.provider.pace_key for _future, send in in_flight}
                 if not in_flight or self._slotted_ahead(keys) < LEAD_SECONDS:
                     for channel in self.channels:
@@ -993,16 +1028,17 @@ class Dispatcher:
                         unpaced = [send for send in sends if send.start_at is None]
                         if unpaced:
                             results = self._send_all(unpaced)
-                            now = clock_now()
+                            sent_at = clock_now()
                             outcomes.extend(
-                                self._outcome(send, result, now=now, report=report)
+                                self._outcome(send, result, now=sent_at, report=report)
                                 for send, result in zip(unpaced, results, strict=True)
                             )
                         total.add(report)
                         claimed += report.claimed
                 # While slotted sends are on their way, outcomes are written in groups rather than every block.
                 if outcomes and (not in_flight or len(outcomes) >= 50 or time.monotonic() - recorded_at > 0.2):
-                    self._record(outcomes, now=clock_now(), report=total)
+                    # The moment the last answers came back, when this round sent without slots.
+                    self._record(outcomes, now=sent_at or clock_now(), report=total)
                     outcomes.clear()
                     recorded_at = time.monotonic()
                 if max_messages is not None and total.claimed >= max_messages:

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from journeys.context import context_names
-from journeys.models import CareRule, Message, MessageTemplate
+from journeys.models import CareRule, ConsentRecord, Message, MessageTemplate
 from journeys.services.dispatch import (
     Dispatcher,
     DispatchReport,
@@ -62,6 +62,9 @@ class TestProviderAnswers:
         assert drain() == {"failed": 1}
         message = shipped_message(order)
         assert (message.status, message.reason, message.error_code) == ("failed", "invalid_address", "21211")
+        customer = Customer.objects.get(pk=order.customer_id)
+        assert (str(customer.phone), customer.phone_as_received) == ("", "+4915112345678"), "the number is set aside"
+        assert customer.phone_problem.startswith("twilio error 21211")
         noon.shift(dt.timedelta(hours=2))
         assert drain() == {}
         assert twilio.request_count == 1
@@ -82,6 +85,11 @@ class TestProviderAnswers:
         twilio.fail_to = {"+4915112345678": (400, error_body(21610, "Attempt to send to unsubscribed recipient", 400))}
         assert drain() == {"suppressed": 1}
         assert (shipped_message(order).status, shipped_message(order).reason) == ("suppressed", "opted_out")
+        customer = Customer.objects.get(pk=order.customer_id)
+        assert customer.sms_opted_out_at is not None, "no SMS is tried again"
+        record = ConsentRecord.objects.get(customer=customer)
+        assert (record.action, record.source, record.wording) == ("opted_out", "provider", "twilio error 21610")
+        assert record.message == shipped_message(order)
 
     def test_it_gives_up_after_the_last_attempt(self, care_shop, twilio, noon):
         order = shipped_order(care_shop)
