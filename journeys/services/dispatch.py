@@ -638,8 +638,6 @@ class DispatchReport:
     claim_seconds: float = 0.0
     record_seconds: float = 0.0
     reaped: int = 0
-    # Seconds until the first message this batch put back for its account's rate limit; 0: none.
-    paced_for: float = 0.0
 
     def add(self, other: "DispatchReport") -> None:
         self.claimed += other.claimed
@@ -703,6 +701,7 @@ class Dispatcher:
         # Providers of shops' own SMS accounts: account id -> (the account's settings, provider).
         self._account_providers: dict[int, tuple[tuple, Provider]] = {}
         self._pool: ThreadPoolExecutor | None = None
+        self._pool_size = 0
         self._last_reap = 0.0
         # Until when (monotonic) messages this dispatcher put back for a rate limit are expected due.
         self._paced_until = 0.0
@@ -751,10 +750,10 @@ class Dispatcher:
     # -- sending ------------------------------------------------------------------------------------------
 
     def _ensure_pool(self, concurrency: int) -> ThreadPoolExecutor:
-        if self._pool is None or self._pool._max_workers < concurrency:
+        if self._pool is None or self._pool_size < concurrency:
             if self._pool is not None:
                 self._pool.shutdown(wait=True)
-            self._pool = ThreadPoolExecutor(concurrency, "send")
+            self._pool, self._pool_size = ThreadPoolExecutor(concurrency, "send"), concurrency
         return self._pool
 
     def _send_all(self, sends: list[Send]) -> list[SendResult]:
@@ -830,8 +829,6 @@ class Dispatcher:
                 put_back.append((send.decision.message, _pace_changes(send.decision.message, slot)))
                 report.tally["paced"] += 1
             if reservation.paced[soon:]:
-                wait = (reservation.paced[0] - now).total_seconds()
-                report.paced_for = min(report.paced_for or wait, wait)
                 # A little past the last one: a claim made just before it came due must be followed by another.
                 last_due = reference + (reservation.paced[-1] - now).total_seconds() + PACED_GRACE_SECONDS
                 self._paced_until = max(self._paced_until, last_due)

@@ -97,9 +97,3 @@ def pace_reserve(
     return Reservation(
         slots=slots, paced=paced, over_cap=over_cap, cap_resets_at=midnight, next_free_at=pace.next_slot_at or now
     )
-
-
-def pace_sent_today(*, keys: list[str], now: dt.datetime) -> dict[str, int]:
-    """How many sends each account has had slots for today (UTC), for the admin."""
-    rows = ProviderPace.objects.filter(key__in=keys, day=now.date()).values_list("key", "sent_on_day")
-    return dict.fromkeys(keys, 0) | dict(rows)

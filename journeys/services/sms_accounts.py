@@ -20,6 +20,8 @@ def sms_account_check(account: SmsAccount, *, auth_token: str = "") -> None:
         errors["messaging_service_sid"] = [_("Give a sender number or a messaging service SID, not both.")]
     elif not account.from_number and not account.messaging_service_sid:
         errors["from_number"] = [_("Give a sender number or a messaging service SID.")]
+    if account.daily_cap == 0:
+        errors["daily_cap"] = [_("A cap of 0 would stop every message; leave it empty for no cap.")]
     if not auth_token and not account.auth_token:
         errors["auth_token"] = [_("Enter the account's auth token.")]
     if account.pk and not auth_token:

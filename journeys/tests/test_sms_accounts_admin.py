@@ -111,6 +111,7 @@ class TestValidation:
             ({"account_sid": "AC123"}, "account_sid", "AC followed by 32 hex digits"),
             ({"from_number": "555-0100"}, "from_number", "E.164"),
             ({"rate_per_second": "-1"}, "rate_per_second", "greater than or equal to 0"),
+            ({"daily_cap": "0"}, "daily_cap", "A cap of 0 would stop every message"),
             ({"base_url": "ftp://api.twilio.com"}, "base_url", "valid URL"),
         ],
     )
