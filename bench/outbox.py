@@ -1071,6 +1071,7 @@ def rate_entry(paced: dict, *, rate: float, rows: int, checked: dict) -> dict:
     from journeys.testing.fake_twilio import most_in_any_window
 
     most = most_in_any_window(arrivals)
+    longest_pause = max((b - a for a, b in zip(arrivals, arrivals[1:], strict=False)), default=0.0)
     entry = {
         "dispatchers": paced["dispatchers"],
         "allowed": rate,
@@ -1080,6 +1081,8 @@ def rate_entry(paced: dict, *, rate: float, rows: int, checked: dict) -> dict:
         "achieved": achieved,
         "share": achieved / rate,
         "most_in_a_second": most,
+        # A stall of the dispatcher (such as a long pass of the garbage collector) shows up here.
+        "longest_pause_s": longest_pause,
         "tally": dict(tally),
         "verify": checked,
     }
@@ -1200,7 +1203,8 @@ def bench_database(kind: str, options) -> dict:
                     result["rate"].append(rate_entry(paced, rate=rate, rows=rows, checked=db.check_sent(rows, rows)))
                     entry = result["rate"][-1]
                     print(f"[{kind}]   achieved {entry['achieved']:.1f}/s = {entry['share']:.3f} of {rate:g}/s; "
-                          f"most in any second {entry['most_in_a_second']}", flush=True)  # fmt: skip
+                          f"most in any second {entry['most_in_a_second']}; longest pause "
+                          f"{entry['longest_pause_s'] * 1000:.1f} ms", flush=True)  # fmt: skip
             phase_done("rate")
 
         if "idle" in options.parts:
@@ -1376,7 +1380,7 @@ def idle_table(results: list[dict]) -> str:
 
 def rate_table(results: list[dict]) -> str:
     header = ["db", "dispatchers", "limit /s", "messages", "achieved /s", "achieved ÷ limit", "most in any second",
-              "put back for the pace", "verified", "≥95%", "never above"]  # fmt: skip
+              "longest pause ms", "put back for the pace", "verified", "≥95%", "never above"]  # fmt: skip
     rows = []
     for r in results:
         for e in r.get("rate") or []:
@@ -1389,6 +1393,7 @@ def rate_table(results: list[dict]) -> str:
                     fmt(e["achieved"], 1),
                     fmt(e["share"], 3),
                     e["most_in_a_second"],
+                    fmt(e.get("longest_pause_s", 0.0) * 1000, 1),
                     f"{e['tally'].get('paced', 0) + e['tally'].get('deferred', 0):,}",
                     "yes" if e["budget"]["verified"] else "NO: " + "; ".join(e["verify"]["problems"]),
                     "MET" if e["budget"]["share_ok"] else "MISSED",

@@ -13,6 +13,7 @@ Guarantees:
 """
 
 import datetime as dt
+import gc
 import logging
 import math
 import random
@@ -275,6 +276,19 @@ def messages_for_sending(ids: list[int]) -> list[Message]:
         for message in ledger.messages:
             message.budget_ledger = ledger
     return messages
+
+
+def messages_let_go_of_lines(messages: list[Message]) -> None:
+    """Drop the lines and parcels loaded with each message's order, once the batch is decided and rendered.
+
+    A prefetched line refers to its order and the order to its lines, a cycle only the garbage
+    collector's full passes free: about forty objects per order, which made a pass of 30 ms a
+    second at 1,000 SMS/s. Dropped here, they go the moment the batch is done with.
+    """
+    for message in messages:
+        order = message.order
+        if order is not None:
+            order.__dict__.pop("_prefetched_objects_cache", None)
 
 
 # --- deciding, just before sending ------------------------------------------------------------------
@@ -865,6 +879,7 @@ class Dispatcher:
             for message, provider in zip(messages, providers, strict=True)
         ]
         decisions_links_shorten(decisions)
+        messages_let_go_of_lines(messages)
         outcomes: list[tuple[Message, dict[str, Any]]] = []
         sends: list[Send] = []
         for decision, provider in zip(decisions, providers, strict=True):
@@ -970,6 +985,7 @@ class Dispatcher:
         claimed and slotted, so the account's rate is used without gaps; a send that missed its slot
         comes back and is slotted again in the next block.
         """
+        collector_settle()
         deadline = time.monotonic() + max_seconds if max_seconds is not None else None
         total = DispatchReport()
         in_flight: list[tuple[Future, Send]] = []
@@ -989,6 +1005,7 @@ class Dispatcher:
                 result = future.result()
                 if result.outcome == Outcome.DEFERRED:
                     ready.insert(0, send)  # slotted again first, not decided again
+                    total.tally["deferred"] += 1
                 else:
                     outcomes.append(self._outcome(send, result, now=now, report=total))
 
@@ -1037,6 +1054,7 @@ class Dispatcher:
                     # The moment the last answers came back, when this round sent without slots.
                     self._record(outcomes, now=sent_at or clock_now(), report=total)
                     outcomes.clear()
+                    collector_settle()
                     recorded_at = time.monotonic()
                 if max_messages is not None and total.claimed >= max_messages:
                     break
@@ -1067,6 +1085,26 @@ class Dispatcher:
             if outcomes:
                 self._record(outcomes, now=now, report=total)
         return total
+
+
+_collector_settles = 0
+
+
+def collector_settle() -> None:
+    """Keep the garbage collector's full passes short in a process that drains for a long time.
+
+    A full pass walks every object the process holds, Django's own included, and stops every
+    thread meanwhile: measured at 70-85 ms about once a second while sending 1,000 SMS/s, long
+    enough for a rate-limited account to lose its slots. Freezing what exists takes those objects
+    out of every later pass (`gc.freeze`). Done twice per process, when a drain starts and after
+    its first batch has loaded what the first send loads lazily (templates, translations,
+    providers), so what is frozen is the long-lived setup, not the garbage of each batch.
+    """
+    global _collector_settles
+    if _collector_settles < 2:
+        _collector_settles += 1
+        gc.collect()
+        gc.freeze()
 
 
 def _pace_changes(message: Message, send_at: dt.datetime) -> dict[str, Any]:
