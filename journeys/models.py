@@ -205,6 +205,7 @@ class Message(models.Model):
         SUPPRESSED = "suppressed", _("Suppressed")
         EXPIRED = "expired", _("Expired")
         UNKNOWN = "unknown", _("Unknown (may have been sent)")
+        PAUSED = "paused", _("Paused (its campaign is paused)")
 
     class Reason(models.TextChoices):
         OPTED_OUT = "opted_out", _("Customer opted out")
@@ -222,7 +223,9 @@ class Message(models.Model):
     # Forward only. A leased row goes back to scheduled for a retry or a closed window; a
     # provider callback never moves a delivered message back to sent.
     TRANSITIONS: dict[str, frozenset[str]] = {
-        S.SCHEDULED: frozenset({S.SENDING, S.CANCELLED, S.SUPPRESSED, S.EXPIRED}),
+        S.SCHEDULED: frozenset({S.SENDING, S.CANCELLED, S.SUPPRESSED, S.EXPIRED, S.PAUSED}),
+        # A campaign's messages wait while it is paused, and go on (or are cancelled) with it.
+        S.PAUSED: frozenset({S.SCHEDULED, S.CANCELLED}),
         S.SENDING: frozenset({S.SENT, S.SCHEDULED, S.FAILED, S.SUPPRESSED, S.EXPIRED, S.UNKNOWN, S.CANCELLED}),
         S.SENT: frozenset({S.DELIVERED, S.FAILED}),
         S.UNKNOWN: frozenset({S.SENT, S.DELIVERED, S.FAILED}),
@@ -246,6 +249,9 @@ class Message(models.Model):
     )
     rule = models.ForeignKey(
         CareRule, on_delete=models.SET_NULL, null=True, blank=True, related_name="messages", db_index=False
+    )
+    campaign = models.ForeignKey(
+        "journeys.Campaign", on_delete=models.PROTECT, null=True, blank=True, related_name="messages", db_index=False
     )
     trigger = models.CharField(max_length=40)
     # What makes this send unique within its rule and order: "0", a shipment, a refund event.
@@ -305,6 +311,7 @@ class Message(models.Model):
                         "suppressed",
                         "expired",
                         "unknown",
+                        "paused",
                     ]
                 ),
                 name="journeys_message_status_valid",
@@ -324,6 +331,10 @@ class Message(models.Model):
             models.Index(fields=["customer", "send_at"], name="journeys_msg_customer_idx"),
             models.Index(fields=["shop", "status", "send_at"], name="journeys_msg_shop_status_idx"),
             models.Index(fields=["rule", "send_at"], name="journeys_msg_rule_idx"),
+            # A campaign's progress, pause and resume; care messages (no campaign) are not in it.
+            models.Index(
+                fields=["campaign", "status"], condition=Q(campaign__isnull=False), name="journeys_msg_campaign_idx"
+            ),
             # Provider callbacks find their message by the provider's id.
             models.Index(
                 fields=["provider_message_id"],
@@ -638,3 +649,7 @@ class ContactBudget(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.per_day}/24 h, {self.per_30_days}/30 days"
+
+
+# Holiday greetings and campaigns live in their own module; imported here so Django finds them.
+from journeys.campaigns.models import ApprovedHoliday, Audience, Campaign, HolidayGreeting, ShopDate  # noqa: E402, F401

@@ -5,6 +5,7 @@ import datetime as dt
 from django.conf import settings
 from django_q.models import Schedule
 
+from journeys.campaigns.tasks import SCHEDULES as CAMPAIGN_SCHEDULES
 from journeys.services.dispatch import dispatch_due, messages_reap
 from journeys.services.planning import time_triggers_scan
 from merchant.services.schedules import ScheduleSpec
@@ -22,6 +23,7 @@ SCHEDULES = [
         schedule_type=Schedule.MINUTES,
         minutes=1,
     ),
+    *CAMPAIGN_SCHEDULES,
 ]
 if settings.JOURNEYS_EMBEDDED_DISPATCH:
     # Embedded mode: one dispatcher run a minute, sending for 50 s, so at most one runs at a time

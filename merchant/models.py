@@ -245,6 +245,9 @@ class Order(BaseModel):
     refunded_total = models.DecimalField(default=0, **MONEY)
     source_platform = models.CharField(max_length=20, choices=SourcePlatform.choices, default=SourcePlatform.API)
     language = models.CharField(max_length=10, choices=LANGUAGE_CHOICES, blank=True)
+    warehouse = models.CharField(
+        max_length=100, blank=True, help_text=_("Where the order ships from: a warehouse or fulfilment region.")
+    )
     platform_updated_at = models.DateTimeField(
         null=True, blank=True, help_text=_("When the shop platform last changed the order; older updates are ignored.")
     )
