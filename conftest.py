@@ -5,6 +5,9 @@ import pytest
 from merchant.models import Membership
 from merchant.tests.factories import MembershipFactory, MerchantFactory, UserFactory
 
+# Headless Chromium on a phone for the customer pages: `browser`, `phone_page`, `phone_page_make`.
+pytest_plugins = ["merchant.tests.browser"]
+
 
 @pytest.fixture
 def shop(db):
