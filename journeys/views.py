@@ -9,6 +9,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import translation
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -51,6 +52,8 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
             "shop": message.shop,
             "button": UNSUBSCRIBE_BUTTON,
             "opted_out": customer.email_opted_out_at is not None,
+            # A tap on the phone writes to the shop.
+            "contact_link": format_html('<a href="mailto:{0}">{0}</a>', message.shop.contact_email),
         }
         if request.method == "POST":
             one_click = request.POST.get("List-Unsubscribe") == "One-Click"
@@ -59,6 +62,9 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
                 source="list_unsubscribe" if one_click else "unsubscribe_page",
                 wording=ONE_CLICK_BODY if one_click else str(UNSUBSCRIBE_BUTTON),
             )
+            if not one_click:
+                # Post/redirect/get: reloading the confirmation does not send the form again.
+                return HttpResponseRedirect(request.path, status=303)
             context["opted_out"] = True
         response = render(request, "customer/unsubscribe.html", context)
     response["Content-Language"] = language

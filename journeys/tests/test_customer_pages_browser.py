@@ -108,11 +108,16 @@ class TestUnsubscribe:
 
         with page.expect_navigation() as posted:
             button.tap()
+        # Post/redirect/get: the form is posted once, and the confirmation is a page of its own.
         assert posted.value.status == 200
-        assert posted.value.request.method == "POST"
+        assert posted.value.request.method == "GET"
+        assert posted.value.request.redirected_from.method == "POST"
         expect(page.get_by_role("heading", level=1)).to_have_text("Sie sind abgemeldet")
         expect(page.get_by_text("anna@example.de erhält keine E-Mails mehr von Alpha Shoes.")).to_be_visible()
         expect(page.get_by_text("Versehentlich abgemeldet? Schreiben Sie an help@alpha.example.")).to_be_visible()
+        expect(page.get_by_role("link", name="help@alpha.example")).to_have_attribute(
+            "href", "mailto:help@alpha.example"
+        )
         expect(page.get_by_role("button")).to_have_count(0)
         assert_fits_the_phone(page)
 

@@ -132,9 +132,11 @@ class TestPage:
 
     def test_the_button_opts_out_with_the_words_shown_as_evidence(self, client, sent_email):
         Message.objects.filter(pk=sent_email.pk).update(language="de")
-        response = client.post(link_path(unsubscribe_url(message_id=sent_email.pk)))
-        assert response.status_code == 200
-        assert "Sie sind abgemeldet" in response.content.decode()
+        path = link_path(unsubscribe_url(message_id=sent_email.pk))
+        response = client.post(path)
+        # Post/redirect/get: reloading the confirmation does not post the form again.
+        assert (response.status_code, response["Location"]) == (303, path)
+        assert "Sie sind abgemeldet" in client.get(path).content.decode()
         record = ConsentRecord.objects.get()
         assert (record.customer, record.channel, record.action) == (sent_email.customer, "email", "opted_out")
         assert (record.source, record.wording, record.message) == ("unsubscribe_page", "Abmelden", sent_email)
@@ -207,7 +209,7 @@ def test_after_unsubscribing_the_next_email_is_suppressed_as_opted_out(care_shop
     assert Message.objects.get(order=queued, trigger="shipped").status == "scheduled"
 
     web = re.search(r"<(https://[^>]+)>", mail.outbox[0].message()["List-Unsubscribe"]).group(1)
-    assert client.post(link_path(web)).status_code == 200
+    assert client.post(link_path(web)).status_code == 303
 
     assert drain() == {"suppressed": 1}, "the dispatcher checks consent again just before sending"
     message = Message.objects.get(order=queued, trigger="shipped")
