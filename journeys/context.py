@@ -79,6 +79,14 @@ CONTEXT_SCHEMA: dict[str, Any] = {
         "amount_display": Field("Amount with currency", "123456.78 EUR"),
     },
     "coupon": Field("A single-use coupon code, when the rule hands one out", "WELCOME-BACK-7F3KQ9"),
+    # Messages of a campaign or a holiday greeting; empty in order care.
+    "holiday": Field(
+        "Holiday greetings: the holiday's name in the message's language (as approved)",
+        "Juneteenth National Independence Day",
+    ),
+    "campaign": Field(
+        "Name of the campaign or greeting the message belongs to", "Winter sale: 30% off all outdoor gear"
+    ),
     "links": {},  # filled by link_register(); see below
 }
 

@@ -226,7 +226,10 @@ class Message(models.Model):
         S.SCHEDULED: frozenset({S.SENDING, S.CANCELLED, S.SUPPRESSED, S.EXPIRED, S.PAUSED}),
         # A campaign's messages wait while it is paused, and go on (or are cancelled) with it.
         S.PAUSED: frozenset({S.SCHEDULED, S.CANCELLED}),
-        S.SENDING: frozenset({S.SENT, S.SCHEDULED, S.FAILED, S.SUPPRESSED, S.EXPIRED, S.UNKNOWN, S.CANCELLED}),
+        # A claimed message of a campaign paused meanwhile goes back to paused, unsent.
+        S.SENDING: frozenset(
+            {S.SENT, S.SCHEDULED, S.FAILED, S.SUPPRESSED, S.EXPIRED, S.UNKNOWN, S.CANCELLED, S.PAUSED}
+        ),
         S.SENT: frozenset({S.DELIVERED, S.FAILED}),
         S.UNKNOWN: frozenset({S.SENT, S.DELIVERED, S.FAILED}),
         S.DELIVERED: frozenset(),

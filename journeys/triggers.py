@@ -22,6 +22,7 @@ class Kind:
     EVENT = "event"  # planned when an order event happens
     SCAN = "scan"  # found by a periodic, indexed scan (nothing happened: that is the point)
     EXTERNAL = "external"  # planned by another app through journeys.services.message_plan
+    CAMPAIGN = "campaign"  # planned by the fan-out of a campaign or holiday greeting (journeys.campaigns)
 
 
 @dataclass(frozen=True)
@@ -209,3 +210,60 @@ ORDER_CARE_TRIGGER_NAMES = [spec.name for spec in ORDER_CARE_TRIGGERS]
 for _spec in ORDER_CARE_TRIGGERS:
     trigger_register(_spec)
 del S, E
+
+# Holiday greetings (journeys.campaigns): each approved date becomes a campaign whose fan-out plans
+# the messages; no order event starts them and they are not tied to an order's status.
+trigger_register(
+    TriggerSpec(
+        name="holiday_greeting",
+        label=_("Holiday greeting"),
+        description=_("An approved holiday or shop date, at a local hour, on the day or some days before."),
+        kind=Kind.CAMPAIGN,
+        anchor_label=_("holiday"),
+        default_channel="sms",
+        default_fallback_channel="email",
+        default_message_class="marketing",
+        default_expire_after_hours=12,
+        in_default_rule_set=False,
+    )
+)
+
+
+_ORDER_STATUS_LABELS = dict(Order.Status.choices)
+
+
+def _campaign_still_applies(message) -> str:
+    """A message of an order-audience campaign fits while its order is still in one of the audience's statuses.
+
+    E.g. a delay notice to paid but unshipped orders is pointless once the order shipped. The
+    dispatcher loads each batch's campaigns with their audiences, so this costs no query.
+    """
+    campaign = message.campaign if message.campaign_id else None
+    if campaign is None or message.order is None:
+        return ""
+    statuses = campaign.audience.order_statuses
+    if statuses and message.order.status not in statuses:
+        return str(
+            _("the order is %(status)s now, no longer in the campaign's audience")
+            % {"status": str(_ORDER_STATUS_LABELS.get(message.order.status, message.order.status)).lower()}
+        )
+    return ""
+
+
+# Campaigns (journeys.campaigns): a one-off send to an audience of customers or orders, planned by
+# the campaign's fan-out; never part of a shop's default rule set.
+trigger_register(
+    TriggerSpec(
+        name="campaign",
+        label=_("Campaign"),
+        description=_("A one-off send to an audience at a date and time, in the shop's or each customer's zone."),
+        kind=Kind.CAMPAIGN,
+        anchor_label=_("campaign time"),
+        default_channel="sms",
+        default_fallback_channel="email",
+        default_message_class="marketing",
+        default_expire_after_hours=24,
+        in_default_rule_set=False,
+        still_applies=_campaign_still_applies,
+    )
+)

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 
+from journeys.campaigns.calendar import occurrence_holiday_name
 from journeys.context import links_all
 from journeys.models import Channel, Message, MessageClass, MessageTemplate
 from journeys.rendering import html_from_text, template_render
@@ -127,6 +128,18 @@ def refund_context(message: Message) -> dict[str, Any]:
     return {"amount": amount, "currency": currency, "amount_display": _money(amount, currency)}
 
 
+def campaign_context(message: Message) -> tuple[str, str]:
+    """(campaign name, holiday name in the message's language) of a campaign's message; ("", "") otherwise.
+
+    Reads the campaign only when the message has one, so order care costs no query more.
+    """
+    if message.campaign_id is None:
+        return "", ""
+    campaign = message.campaign
+    country = str(message.customer.country) if message.customer_id and message.customer else ""
+    return campaign.name, occurrence_holiday_name(campaign, language=message.language, country=country)
+
+
 def message_context(message: Message, *, coupon_code: str = "") -> dict[str, Any]:
     """The documented template context (journeys.context.CONTEXT_SCHEMA) for one message, from current data."""
     order, lines = order_context(message.order)
@@ -142,6 +155,7 @@ def message_context(message: Message, *, coupon_code: str = "") -> dict[str, Any
         if shipment
         else {}
     )
+    campaign, holiday = campaign_context(message)
     return {
         "customer": customer_context(message.customer),
         "order": order,
@@ -151,6 +165,8 @@ def message_context(message: Message, *, coupon_code: str = "") -> dict[str, Any
         "tracking_url": shipment_values.get("tracking_url", ""),
         "refund": refund_context(message) if message.trigger == "refund_processed" else {},
         "coupon": coupon_code,
+        "holiday": holiday,
+        "campaign": campaign,
         "links": {name: spec.make(message) for name, spec in links_all().items()},
     }
 

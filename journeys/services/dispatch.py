@@ -36,7 +36,17 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from journeys.legal_windows import LegalWindow, hours_allow, hours_next_allowed
-from journeys.models import CareRule, Channel, ConsentRecord, Coupon, Message, MessageClass, OverBudget, SmsAccount
+from journeys.models import (
+    Campaign,
+    CareRule,
+    Channel,
+    ConsentRecord,
+    Coupon,
+    Message,
+    MessageClass,
+    OverBudget,
+    SmsAccount,
+)
 from journeys.prepared_statements import prepared_cursor
 from journeys.providers import provider_for_channel
 from journeys.providers.base import Envelope, Outcome, Provider, SendResult
@@ -264,7 +274,10 @@ def messages_for_sending(ids: list[int]) -> list[Message]:
         )
         .in_bulk({message.order_id for message in messages if message.order_id})
     )
-    related = (("shop", shops), ("rule", rules), ("customer", customers), ("order", orders))
+    # Campaign messages: their campaign's status (paused, cancelled) and audience are checked before sending.
+    campaign_ids = {message.campaign_id for message in messages if message.campaign_id}
+    campaigns = Campaign.objects.select_related("audience").in_bulk(campaign_ids) if campaign_ids else {}
+    related = (("shop", shops), ("rule", rules), ("customer", customers), ("order", orders), ("campaign", campaigns))
     for name, loaded in related:
         field = Message._meta.get_field(name)
         for message in messages:
@@ -331,6 +344,10 @@ def _requeue(message: Message, send_at: dt.datetime, words: str, tally: str, **e
 
 def message_decide(message: Message, *, now: dt.datetime, provider: Provider) -> Decision:
     """Check a claimed message against the world as it is now, and render it when it still goes out."""
+    if message.campaign_id is not None:
+        held = _campaign_hold(message, now=now)
+        if held is not None:
+            return held
     if message.expires_at and now >= message.expires_at:
         return _finish(
             message, Status.EXPIRED, Reason.EXPIRED_WINDOW, _("Expired before it could be sent."), now, "expired"
@@ -416,6 +433,22 @@ def message_decide(message: Message, *, now: dt.datetime, provider: Provider) ->
         "provider": provider.name,
     }
     return Decision(message, envelope=envelope, changes=changes, content=content)
+
+
+def _campaign_hold(message: Message, *, now: dt.datetime) -> Decision | None:
+    """A message of a paused campaign waits with it (unsent, no attempt used); one of a cancelled campaign is
+    cancelled. Pausing and cancelling change scheduled rows at once; this catches a row claimed meanwhile."""
+    status = message.campaign.status
+    if status == Campaign.Status.PAUSED:
+        return Decision(
+            message,
+            changes={"status": Status.PAUSED, "attempts": max(message.attempts - 1, 0)},
+            tally="paused",
+        )
+    if status == Campaign.Status.CANCELLED:
+        words = _("Not sent: the campaign was cancelled.")
+        return _finish(message, Status.CANCELLED, "", words, now, "cancelled")
+    return None
 
 
 def _budget_check(

@@ -69,14 +69,36 @@ class OrderAdmin(CsvImportMixin, ShopScopedAdmin):
     list_display = ("number", "customer", "status", "total_display", "placed_at", "source_platform", "shop")
     list_filter = ("status", "source_platform", ("shop", ShopListFilter), "placed_at")
     list_select_related = ("shop", "customer")
-    search_fields = ("number", "external_id", "customer__email", "customer__last_name", "customer__phone")
+    # Warehouses are searched, not listed as a filter: a filter would list every shop's values.
+    search_fields = (
+        "number",
+        "external_id",
+        "customer__email",
+        "customer__last_name",
+        "customer__phone",
+        "warehouse",
+    )
     date_hierarchy = "placed_at"
     # The timeline (order events merged with what other apps register, e.g. messages) is a
     # panel under the inlines: see render_change_form and merchant.timeline.
     inlines = (OrderLineInline, ShipmentInline)
     actions = ("mark_paid", "mark_shipped", "mark_delivered", "cancel_orders", "record_refund")
     fieldsets = (
-        (None, {"fields": ("shop", "number", "external_id", "customer", "status", "source_platform", "language")}),
+        (
+            None,
+            {
+                "fields": (
+                    "shop",
+                    "number",
+                    "external_id",
+                    "customer",
+                    "status",
+                    "source_platform",
+                    "language",
+                    "warehouse",
+                )
+            },
+        ),
         ("Times", {"fields": ("placed_at", "paid_at", "ship_by", "shipped_at", "delivered_at", "cancelled_at")}),
         (
             "Money",

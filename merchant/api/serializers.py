@@ -95,6 +95,12 @@ class OrderInputSerializer(serializers.Serializer):
     ship_by = serializers.DateTimeField(
         required=False, help_text="When the order is promised to ship; a late-shipment apology can follow it."
     )
+    warehouse = serializers.CharField(
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        help_text="Where the order ships from (a warehouse or fulfilment region); campaigns can target it.",
+    )
 
 
 EVENT_TYPES = ("paid", "shipped", "out_for_delivery", "delivered", "cancelled", "refunded")
@@ -221,6 +227,7 @@ class OrderSummarySerializer(serializers.ModelSerializer):
             "refunded_at",
             "source_platform",
             "language",
+            "warehouse",
             "customer",
             "updated_at",
         )

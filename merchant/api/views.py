@@ -294,6 +294,7 @@ class OrderApi(APIView):
             ),
             language=data.get("language", ""),
             ship_by=data.get("ship_by"),
+            warehouse=data.get("warehouse", ""),
             **amounts,
         )
         synced = order_sync(shop=shop, snapshot=snapshot, actor=_actor(request), source_platform="api")

@@ -79,6 +79,7 @@ class OrderSnapshot:
     language: str = ""
     paid_at: dt.datetime | None = None  # set when the platform says the order is paid
     ship_by: dt.datetime | None = None  # the promised dispatch time, when the platform knows one
+    warehouse: str = ""  # where it ships from, when the platform (or API caller) says
     cancelled_at: dt.datetime | None = None
     cancel_reason: str = ""
     # "none", "partial" or "full": how much of the order the platform says has shipped.

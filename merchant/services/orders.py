@@ -70,6 +70,7 @@ def order_create(
     language: str = "",
     total: Decimal | None = None,
     platform_updated_at: dt.datetime | None = None,
+    warehouse: str = "",
 ) -> Order:
     """Create an order awaiting payment with its lines, and the first line of its timeline.
 
@@ -102,6 +103,7 @@ def order_create(
         source_platform=source_platform,
         language=language or (customer.language if customer else "") or "",
         platform_updated_at=platform_updated_at,
+        warehouse=warehouse,
     )
     row_validate(order)
     order.save()
@@ -131,6 +133,7 @@ ORDER_DETAIL_FIELDS = (
     "total",
     "language",
     "platform_updated_at",
+    "warehouse",
 )
 
 

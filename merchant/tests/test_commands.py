@@ -142,7 +142,9 @@ class TestSyncSchedules:
         second = run("sync_schedules")
         assert "UNCHANGED=merchant.task_results_prune" in second
         assert sorted(Schedule.objects.values_list("name", "func")) == [
+            ("journeys.campaigns_tick", "journeys.campaigns.tasks.campaigns_tick_task"),
             ("journeys.dispatch", "journeys.tasks.dispatch_due_task"),
+            ("journeys.greetings_schedule_due", "journeys.campaigns.tasks.greetings_schedule_due_task"),
             ("journeys.messages_reap", "journeys.tasks.messages_reap_task"),
             ("journeys.time_triggers_scan", "journeys.tasks.time_triggers_scan_task"),
             ("merchant.idempotency_records_prune", "merchant.tasks.idempotency_records_prune_task"),
