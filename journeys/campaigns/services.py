@@ -42,7 +42,7 @@ from journeys.send_windows import SendWindow, window_allows, window_describe
 from journeys.services.content import NoTemplate, message_content
 from journeys.services.dispatch import LEASE, Dispatcher, messages_record, result_changes
 from journeys.services.planning import message_time_zone, rule_window
-from journeys.services.rules import care_rule_save, default_copy, message_template_save
+from journeys.services.rules import care_rule_save, default_templates_create, message_template_save
 from journeys.sms_encoding import sms_length
 from journeys.triggers import trigger_get
 from merchant.actors import Actor
@@ -135,7 +135,6 @@ def _rule_name(shop: Merchant, label: str, name: str) -> str:
 def campaign_rule_templates_create(*, rule: CareRule, templates: list[dict] | None = None) -> None:
     """The owner's templates; for each channel and language not given, the shipped copy of the trigger
     (a greeting without copy of its own takes the campaign's)."""
-    given = set()
     for values in templates or []:
         template = MessageTemplate(
             rule=rule,
@@ -146,24 +145,7 @@ def campaign_rule_templates_create(*, rule: CareRule, templates: list[dict] | No
             html_body=values.get("html_body", ""),
         )
         message_template_save(template=template)
-        given.add((template.channel, template.language))
-    for channel in rule.channels:
-        for language, _name in settings.LANGUAGES:
-            if (channel, language) in given:
-                continue
-            copy = default_copy(rule.trigger, language) or default_copy(Campaign.Kind.CAMPAIGN, language)
-            if copy is None:
-                continue
-            message_template_save(
-                template=MessageTemplate(
-                    rule=rule,
-                    channel=channel,
-                    language=language,
-                    body=copy["body"],
-                    subject=copy["subject"] if channel == Channel.EMAIL else "",
-                    html_body=copy["html_body"] if channel == Channel.EMAIL else "",
-                )
-            )
+    default_templates_create(rule=rule, fallback_trigger=Campaign.Kind.CAMPAIGN)
 
 
 @transaction.atomic

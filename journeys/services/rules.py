@@ -64,13 +64,16 @@ def default_copy(trigger: str, language: str) -> dict[str, str] | None:
     }
 
 
-def default_templates_create(*, rule: CareRule) -> list[MessageTemplate]:
-    """The shipped copy of the rule's trigger, for each of its channels and every shipped language."""
+def default_templates_create(*, rule: CareRule, fallback_trigger: str = "") -> list[MessageTemplate]:
+    """The shipped copy of the rule's trigger (else of `fallback_trigger`), for each of its channels and
+    every shipped language the rule has no template in yet."""
     created = []
     existing = set(rule.templates.values_list("channel", "language"))
     for channel in rule.channels:
         for language, _name in settings.LANGUAGES:
-            copy = default_copy(rule.trigger, language)
+            copy = default_copy(rule.trigger, language) or (
+                default_copy(fallback_trigger, language) if fallback_trigger else None
+            )
             if copy is None or (channel, language) in existing:
                 continue
             template = MessageTemplate(
