@@ -38,21 +38,28 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import hashlib
+import functools
 import json
 import os
-import secrets
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 from collections import deque
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS_DIR = ROOT / "bench" / "results"
-PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+from benchkit import (
+    app_code_fingerprint,
+    base_env,
+    bench_each_database,
+    call_script,
+    django_setup,
+    md_table,
+    python_bin,
+    run,
+    run_meta,
+    scratch_database,
+    write_results,
+)
+from benchkit import fmt as _fmt
+
 BUDGET_RATIO = 0.5
 BUDGET_RSS_MB = 300.0
 # (zone, country, language): twenty zones; Berlin, Vienna, Zurich, Paris and Madrid share CET's 10:00.
@@ -78,22 +85,10 @@ ZONES = [
     ("America/Denver", "PE", "en"),
     ("America/Los_Angeles", "CL", "en"),
 ]
-
-
-def python_bin() -> str:
-    venv = ROOT / ".venv" / "bin" / "python"
-    return str(venv) if venv.exists() else sys.executable
+APP_CODE_FILES = ["journeys/campaigns/fanout.py", "journeys/campaigns/services.py", "journeys/campaigns/tasks.py"]
 
 
 # --- Django side (subprocesses with the bench database's environment) ------------------------------
-
-
-def django_setup() -> None:
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "merchant.settings")
-    import django
-
-    django.setup()
 
 
 def django_main(action: str, args: dict) -> dict:
@@ -392,78 +387,16 @@ def raw(args: dict) -> dict:
 # --- Orchestration ---------------------------------------------------------------------------------
 
 
-class BenchError(Exception):
-    pass
-
-
-def base_env(var_dir: Path, database_url: str | None) -> dict[str, str]:
-    env = dict(os.environ)
-    for name in ("DATABASE_URL", "REDIS_URL", "VAR_DIR", "STATIC_ROOT", "DJANGO_SETTINGS_MODULE", "CONN_MAX_AGE"):
-        env.pop(name, None)
-    env.update(
-        ENV_FILE="",
-        DEBUG="false",
-        SECRET_KEY=secrets.token_urlsafe(50),
-        ALLOWED_HOSTS="127.0.0.1",
-        SECURE_SSL_REDIRECT="false",
-        VAR_DIR=str(var_dir),
-        LOG_LEVEL="WARNING",
-        DJANGO_SETTINGS_MODULE="merchant.settings",
-        PYTHONUNBUFFERED="1",
-        JOURNEYS_EMBEDDED_DISPATCH="false",
-    )
-    if database_url:
-        env["DATABASE_URL"] = database_url
-    return env
-
-
-def run(cmd: list[str], env: dict, timeout: float = 3600) -> str:
-    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)  # noqa: S603
-    if done.returncode != 0:
-        raise BenchError(f"{' '.join(cmd[:4])}… failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    return done.stdout
-
-
-def helper(action: str, args: dict, env: dict, timeout: float = 7200) -> dict:
-    out = run([python_bin(), __file__, "_django", action, json.dumps(args)], env, timeout=timeout)
-    return json.loads(out.strip().splitlines()[-1])
-
-
-def pg_admin(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3) as conn:
-        conn.execute(sql)
-
-
-def pg_available() -> str | None:
-    try:
-        import psycopg
-    except ImportError:
-        return "psycopg is not installed in this environment"
-    try:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3) as conn:
-            conn.execute("select 1")
-    except Exception as error:  # noqa: BLE001 - any failure means "skip PostgreSQL"
-        return f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}"
-    return None
+# `python bench/fanout.py _django <action> <args>`: the Django side, with the bench database's environment.
+helper = functools.partial(call_script, __file__, "_django", timeout=7200)
 
 
 def bench_database(kind: str, options) -> dict:
-    tmp = Path(tempfile.mkdtemp(prefix=f"bench-fanout-{kind}-"))
-    db_name = f"bench_fanout_{os.getpid()}"
-    database_url = None
-    created_pg = False
     result: dict = {"database": kind}
-    try:
-        if kind == "postgres":
-            database_url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{db_name}"
-            pg_admin(f'DROP DATABASE IF EXISTS "{db_name}"')
-            pg_admin(f'CREATE DATABASE "{db_name}"')
-            created_pg = True
-        env = base_env(tmp / "var", database_url)
+    with scratch_database("fanout", kind) as (tmp, database_url):
+        env = base_env(tmp / "var", database_url, JOURNEYS_EMBEDDED_DISPATCH="false")
         print(f"[{kind}] migrate …", flush=True)
-        run([python_bin(), "manage.py", "migrate", "--noinput"], {**env, "DEBUG": "true"})
+        run([python_bin(), "manage.py", "migrate", "--noinput"], {**env, "DEBUG": "true"}, timeout=3600)
         ids = helper("setup", {}, env)
         seeded = helper("seed", {"count": options.customers, "shop": ids["shop"]}, env)
         result["seed_s"] = seeded["seconds"]
@@ -499,31 +432,12 @@ def bench_database(kind: str, options) -> dict:
         print(f"[{kind}]   raw {raw_result['rate']:,.0f}/s ({raw_result['seconds']:.1f}s), "
               f"ratio {result['ratio']:.2f}; floor {raw_result['floor_rate']:,.0f}/s", flush=True)  # fmt: skip
         return result
-    finally:
-        if created_pg:
-            try:
-                pg_admin(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
-            except Exception as error:  # noqa: BLE001
-                print(f"[{kind}] could not drop {db_name}: {error}", file=sys.stderr)
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 # --- Reporting -------------------------------------------------------------------------------------
 
 
-def fmt(value, digits=1) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:,.{digits}f}"
-    return f"{value:,}" if isinstance(value, int) else str(value)
-
-
-def md_table(header: list[str], rows: list[list]) -> str:
-    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
-    lines = ["| " + " | ".join(str(c).ljust(widths[i]) for i, c in enumerate(row)) + " |" for row in [header, *rows]]
-    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    return "\n".join(lines)
+fmt = functools.partial(_fmt, group_ints=True)  # integers with thousands separators too
 
 
 def results_table(results: list[dict]) -> str:
@@ -595,26 +509,6 @@ def markdown(results: list[dict], meta: dict) -> str:
     )
 
 
-def app_code_fingerprint() -> dict:
-    files = ["journeys/campaigns/fanout.py", "journeys/campaigns/services.py", "journeys/campaigns/tasks.py"]
-    digest = hashlib.sha256()
-    for name in files:
-        path = ROOT / name
-        if path.exists():
-            digest.update(name.encode() + b"\0" + path.read_bytes())
-    return {"sha256_12": digest.hexdigest()[:12], "files": files}
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     env = os.environ.get
@@ -625,35 +519,17 @@ def main() -> int:
     if options.customers < 20 or options.chunk < 1:
         parser.error("--customers must be at least 20 and --chunk positive")
 
-    kinds = ["sqlite", "postgres"] if options.db == "both" else [options.db]
-    results = []
     load_at_start = os.getloadavg()
     started = time.monotonic()
-    for kind in kinds:
-        if kind == "postgres":
-            reason = pg_available()
-            if reason:
-                print(f"[postgres] SKIPPED: PostgreSQL at {PG_ADMIN_URL} does not answer ({reason})", flush=True)
-                results.append({"database": "postgres", "skipped": reason})
-                continue
-        try:
-            results.append(bench_database(kind, options))
-        except (BenchError, subprocess.TimeoutExpired, OSError) as error:
-            print(f"[{kind}] CRASHED: {error}", file=sys.stderr, flush=True)
-            results.append({"database": kind, "crashed": str(error).splitlines()[0] if str(error) else repr(error)})
+    results = bench_each_database(options.db, lambda kind: bench_database(kind, options))
     meta = {
-        "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "seconds": time.monotonic() - started,
-        "cpus": os.cpu_count(),
-        "cpu_model": cpu_model(),
-        "python": sys.version.split()[0],
-        "command": " ".join([".venv/bin/python", "bench/fanout.py", *sys.argv[1:]]),
+        **run_meta(__file__, started),
         "customers": options.customers,
         "chunk": options.chunk,
         "load_average_at_start": load_at_start,
         "load_average_at_end": os.getloadavg(),
         "budget": {"ratio": BUDGET_RATIO, "peak_rss_mb": BUDGET_RSS_MB},
-        "app_code": app_code_fingerprint(),
+        "app_code": app_code_fingerprint(APP_CODE_FILES, newest_mtime=False),
     }
     print()
     print(f"Fan-out: a greeting to {options.customers:,} customers in {len(ZONES)} zones, chunks of {options.chunk:,}")
@@ -663,10 +539,7 @@ def main() -> int:
     for r in results:
         for problem in (r.get("verify") or {}).get("problems", []):
             print(f"[{r['database']}] MISMATCH: {problem}")
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    (RESULTS_DIR / "fanout.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2, default=str))
-    (RESULTS_DIR / "fanout.md").write_text(markdown(results, meta))
-    print(f"Results: {RESULTS_DIR / 'fanout.json'}, {RESULTS_DIR / 'fanout.md'} ({meta['seconds']:.0f} s)")
+    write_results("fanout", meta, results, markdown)
     return 1 if any("crashed" in r for r in results) else 0
 
 

@@ -38,28 +38,45 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import hashlib
+import functools
 import json
 import os
-import secrets
-import shutil
 import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
 from collections import Counter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS_DIR = ROOT / "bench" / "results"
-PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-LOOPBACK = "127.0.0.1"
+from benchkit import (
+    LOOPBACK,
+    ROOT,
+    BenchError,
+    app_code_fingerprint,
+    base_env,
+    bench_each_database,
+    busy_pct,
+    call_script,
+    code_location,
+    django_setup,
+    fmt,
+    free_port,
+    machine_busy,
+    md_table,
+    percentile,
+    postgres_cpu_s,
+    proc_cpu_s,
+    python_bin,
+    run,
+    run_meta,
+    scratch_database,
+    write_results,
+)
+
 TWILIO_SID = "AC" + "0" * 32
 TWILIO_TOKEN = "bench-auth-token"  # noqa: S105 - the fake server's credential
 TWILIO_FROM = "+15005550006"
@@ -72,32 +89,17 @@ BUDGET_RATE_SHARE = 0.95  # achieved ÷ allowed rate, and never above the allowe
 PARTS = ("planning", "drain", "rate", "idle")
 EVENTS = ("created", "paid", "shipped", "out_for_delivery", "delivered", "refunded")
 PLANNING_MODES = ("off", "no_rules", "on")
-
-
-def python_bin() -> str:
-    venv = ROOT / ".venv" / "bin" / "python"
-    return str(venv) if venv.exists() else sys.executable
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    rank = fraction * (len(ordered) - 1)
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+APP_CODE_FILES = [
+    "journeys/services/dispatch.py",
+    "journeys/services/planning.py",
+    "journeys/services/content.py",
+    "journeys/providers/twilio.py",
+    "journeys/models.py",
+    "merchant/services/orders.py",
+]
 
 
 # --- Django side (subprocesses with the bench database's environment) ------------------------------
-
-
-def django_setup() -> None:
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "merchant.settings")
-    import django
-
-    django.setup()
 
 
 def django_main(action: str, args: dict) -> dict:
@@ -633,8 +635,7 @@ def _profile_summary(profiler) -> dict:
     stats = pstats.Stats(profiler)
     rows = []
     for (filename, line, name), (_cc, calls, tottime, cumulative, _callers) in stats.stats.items():
-        short = filename.split("site-packages/")[-1].replace(str(ROOT) + "/", "")
-        rows.append((cumulative, tottime, calls, f"{short}:{line}({name})"))
+        rows.append((cumulative, tottime, calls, f"{code_location(filename)}:{line}({name})"))
     top_cum = sorted(rows, reverse=True)[:40]
     top_self = sorted(rows, key=lambda row: -row[1])[:25]
     return {
@@ -646,111 +647,8 @@ def _profile_summary(profiler) -> dict:
 # --- Orchestration ---------------------------------------------------------------------------------
 
 
-class BenchError(Exception):
-    pass
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        return sock.getsockname()[1]
-
-
-def base_env(var_dir: Path, database_url: str | None) -> dict[str, str]:
-    env = dict(os.environ)
-    for name in ("DATABASE_URL", "REDIS_URL", "VAR_DIR", "STATIC_ROOT", "DJANGO_SETTINGS_MODULE", "CONN_MAX_AGE"):
-        env.pop(name, None)
-    env.update(
-        ENV_FILE="",
-        DEBUG="false",
-        SECRET_KEY=secrets.token_urlsafe(50),
-        ALLOWED_HOSTS=LOOPBACK,
-        SECURE_SSL_REDIRECT="false",
-        VAR_DIR=str(var_dir),
-        LOG_LEVEL="WARNING",
-        DJANGO_SETTINGS_MODULE="merchant.settings",
-        PYTHONUNBUFFERED="1",
-        JOURNEYS_CLOCK="database",
-        JOURNEYS_EMBEDDED_DISPATCH="false",
-    )
-    if database_url:
-        env["DATABASE_URL"] = database_url
-    return env
-
-
-def run(cmd: list[str], env: dict, timeout: float = 600) -> str:
-    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)  # noqa: S603
-    if done.returncode != 0:
-        raise BenchError(f"{' '.join(cmd[:4])}… failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    return done.stdout
-
-
-def helper(action: str, args: dict, env: dict, timeout: float = 900) -> dict:
-    out = run([python_bin(), __file__, "_django", action, json.dumps(args)], env, timeout=timeout)
-    return json.loads(out.strip().splitlines()[-1])
-
-
-def pg_admin(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3) as conn:
-        conn.execute(sql)
-
-
-def pg_available() -> str | None:
-    try:
-        import psycopg
-    except ImportError:
-        return "psycopg is not installed in this environment"
-    try:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3) as conn:
-            conn.execute("select 1")
-    except Exception as error:  # noqa: BLE001 - any failure means "skip PostgreSQL"
-        return f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}"
-    return None
-
-
-def proc_cpu_s(pid: int) -> float | None:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        fields = stat[stat.rindex(")") + 2 :].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError):
-        return None
-
-
-def postgres_cpu_s() -> float | None:
-    """CPU seconds of every local `postgres` process, dead backends excluded (their time is lost with them)."""
-    try:
-        tick = os.sysconf("SC_CLK_TCK")
-        total = 0.0
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                try:
-                    stat = Path(f"/proc/{entry}/stat").read_text()
-                except OSError:
-                    continue
-                if stat[stat.index("(") + 1 : stat.rindex(")")] == "postgres":
-                    fields = stat[stat.rindex(")") + 2 :].split()
-                    total += sum(int(value) for value in fields[11:15]) / tick
-        return total
-    except (OSError, ValueError):
-        return None
-
-
-def machine_busy() -> tuple[float, float] | None:
-    try:
-        values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    except (OSError, ValueError):
-        return None
-    idle_jiffies = values[3] + (values[4] if len(values) > 4 else 0)
-    return sum(values) - idle_jiffies, sum(values)
-
-
-def busy_pct(before, after) -> float | None:
-    if not before or not after or after[1] == before[1]:
-        return None
-    return 100.0 * (after[0] - before[0]) / (after[1] - before[1])
+# `python bench/outbox.py _django <action> <args>`: the Django side, with the bench database's environment.
+helper = functools.partial(call_script, __file__, "_django", timeout=900)
 
 
 class RawDb:
@@ -971,7 +869,7 @@ def run_dispatchers(
     config = json.dumps({"batch": options.batch, "profile": profile, "max_seconds": options.drain_seconds or None})
     procs = []
     try:
-        pg_before, busy_before = postgres_cpu_s() if kind == "postgres" else None, machine_busy()
+        pg_before, busy_before = postgres_cpu_s(reaped_children=True) if kind == "postgres" else None, machine_busy()
         started = time.perf_counter()
         for _ in range(count):
             procs.append(
@@ -987,7 +885,7 @@ def run_dispatchers(
             )
         outputs = [proc.communicate(timeout=options.time_limit) for proc in procs]
         wall = time.perf_counter() - started
-        pg_after, busy_after = postgres_cpu_s() if kind == "postgres" else None, machine_busy()
+        pg_after, busy_after = postgres_cpu_s(reaped_children=True) if kind == "postgres" else None, machine_busy()
         fake_cpu = (proc_cpu_s(fake.pid) or 0.0) - fake_cpu_before
     finally:
         for proc in procs:
@@ -1095,10 +993,6 @@ def rate_entry(paced: dict, *, rate: float, rows: int, checked: dict) -> dict:
 
 
 def bench_database(kind: str, options) -> dict:
-    tmp = Path(tempfile.mkdtemp(prefix=f"bench-outbox-{kind}-"))
-    db_name = f"bench_outbox_{os.getpid()}"
-    database_url = None
-    created_pg = False
     result: dict = {"database": kind, "phase_seconds": {}}
     db = None
     phase_started = time.monotonic()
@@ -1108,140 +1002,118 @@ def bench_database(kind: str, options) -> dict:
         result["phase_seconds"][name] = round(time.monotonic() - phase_started, 1)
         phase_started = time.monotonic()
 
-    try:
-        if kind == "postgres":
-            database_url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{db_name}"
-            pg_admin(f'DROP DATABASE IF EXISTS "{db_name}"')
-            pg_admin(f'CREATE DATABASE "{db_name}"')
-            created_pg = True
-        env = base_env(tmp / "var", database_url)
-        print(f"[{kind}] migrate …", flush=True)
-        run([python_bin(), "manage.py", "migrate", "--noinput"], {**env, "DEBUG": "true"})
-        ids = helper("setup", {"recipients": options.recipients}, env)
-        db = RawDb(kind, database_url or str(tmp / "var" / "merchant.sqlite3"))
-        phase_done("migrate + setup")
+    with scratch_database("outbox", kind) as (tmp, database_url):
+        try:
+            env = base_env(tmp / "var", database_url, JOURNEYS_CLOCK="database", JOURNEYS_EMBEDDED_DISPATCH="false")
+            print(f"[{kind}] migrate …", flush=True)
+            run([python_bin(), "manage.py", "migrate", "--noinput"], {**env, "DEBUG": "true"})
+            ids = helper("setup", {"recipients": options.recipients}, env)
+            db = RawDb(kind, database_url or str(tmp / "var" / "merchant.sqlite3"))
+            phase_done("migrate + setup")
 
-        if "planning" in options.parts:
-            print(f"[{kind}] planning: {options.planning_orders} order lifecycles × {len(PLANNING_MODES)} modes …",
-                  flush=True)  # fmt: skip
-            result["planning"] = helper("planning", {"orders": options.planning_orders, "warmup": 10}, env)
-            db.clear()
-            phase_done("planning")
-
-        if "drain" in options.parts:
-            result["drain"] = []
-            for count in [1] if kind == "sqlite" else options.pg_dispatchers:
-                db.clear()
-                seed_s = db.seed(ids, options.messages, due=True, prefix=f"bench:{count}:")
-                print(f"[{kind}] drain: {options.messages} due rows seeded in {seed_s:.1f}s; {count} dispatcher(s), "
-                      f"batch {options.batch}, {options.send_concurrency} sends at once, fake latency "
-                      f"{options.latency * 1000:.0f} ms …", flush=True)  # fmt: skip
-                ours_run = run_dispatchers(count, options, env, tmp, kind)
-                ours = summarize_ours(ours_run)
-                sent = ours["claimed"]
-                checked = db.check_sent(sent, options.messages)
-                if ours_run["fake_received"] != sent:
-                    checked["problems"].append(
-                        f"the fake received {ours_run['fake_received']} messages for {sent} sent"
-                    )
-                db.clear()
-                db.seed(ids, options.messages, due=True, prefix=f"raw:{count}:")
-                print(f"[{kind}] raw claim+ack of the same {sent} rows, {count} worker(s) …", flush=True)
-                raw = helper("raw", {"batch": options.batch, "workers": count, "max_rows": sent}, env)
-                raw_checked = db.check_sent(sent, options.messages)
-                raw_per_msg = (raw["claim_s"] + raw["ack_s"]) * 1000 / raw["rows"] if raw["rows"] else None
-                entry = {
-                    "dispatchers": count,
-                    "batch": options.batch,
-                    "messages": options.messages,
-                    "recipients": options.recipients,
-                    "sent": sent,
-                    "stopped_by_time_limit": sent < options.messages,
-                    "seed_s": seed_s,
-                    "wall_s": ours_run["wall_s"],
-                    "ours": ours,
-                    "ours_raw_reports": ours_run["reports"],
-                    "fake_received": ours_run["fake_received"],
-                    "verify": checked,
-                    "raw": raw,
-                    "raw_verify": raw_checked,
-                    "raw_claim_ack_ms_per_msg": raw_per_msg,
-                    "ratio_rate": ours["rate"] / raw["rows_per_s"] if raw["rows_per_s"] else None,
-                    "ratio_overhead": ours["claim_record_ms_per_msg"] / raw_per_msg if raw_per_msg else None,
-                }
-                entry["budget"] = {
-                    "rate_ok": ours["rate"] >= BUDGET_RATE,
-                    "overhead_ok": entry["ratio_overhead"] is not None and entry["ratio_overhead"] <= BUDGET_OVERHEAD,
-                    "verified": not checked["problems"] and not raw_checked["problems"],
-                }
-                result["drain"].append(entry)
-                print(f"[{kind}]   {ours['rate']:.0f} msg/s end to end; raw {raw['rows_per_s']:.0f} rows/s; "
-                      f"claim+record {ours['claim_record_ms_per_msg']:.3f} ms/msg vs raw {raw_per_msg:.3f}",
+            if "planning" in options.parts:
+                print(f"[{kind}] planning: {options.planning_orders} order lifecycles × {len(PLANNING_MODES)} modes …",
                       flush=True)  # fmt: skip
-            if options.profile:
+                result["planning"] = helper("planning", {"orders": options.planning_orders, "warmup": 10}, env)
                 db.clear()
-                db.seed(ids, options.profile_messages, due=True, prefix="profile:")
-                print(f"[{kind}] cProfile of one dispatcher over {options.profile_messages} messages …", flush=True)
-                profiled = run_dispatchers(1, options, env, tmp, kind, profile=True)
-                result["profile"] = {
-                    "messages": options.profile_messages,
-                    "summary": summarize_ours(profiled),
-                    "profile": profiled["reports"][0].get("profile"),
-                }
-            phase_done("drain")
+                phase_done("planning")
 
-        if "rate" in options.parts:
-            result["rate"] = []
-            for count in [1] if kind == "sqlite" else options.pg_dispatchers:
-                for rate in options.rates:
+            if "drain" in options.parts:
+                result["drain"] = []
+                for count in [1] if kind == "sqlite" else options.pg_dispatchers:
                     db.clear()
-                    rows = max(50, int(rate * options.rate_seconds))
-                    db.seed(ids, rows, due=True, prefix=f"rate:{count}:{rate}:")
-                    print(f"[{kind}] rate limit {rate:g}/s: {rows} due rows, {count} dispatcher(s), fake latency "
-                          f"{options.rate_latency * 1000:.0f} ms …", flush=True)  # fmt: skip
-                    paced = run_dispatchers(count, options, env, tmp, kind, rate=rate, latency=options.rate_latency)
-                    result["rate"].append(rate_entry(paced, rate=rate, rows=rows, checked=db.check_sent(rows, rows)))
-                    entry = result["rate"][-1]
-                    print(f"[{kind}]   achieved {entry['achieved']:.1f}/s = {entry['share']:.3f} of {rate:g}/s; "
-                          f"most in any second {entry['most_in_a_second']}; longest pause "
-                          f"{entry['longest_pause_s'] * 1000:.1f} ms", flush=True)  # fmt: skip
-            phase_done("rate")
+                    seed_s = db.seed(ids, options.messages, due=True, prefix=f"bench:{count}:")
+                    print(f"[{kind}] drain: {options.messages} due rows seeded in {seed_s:.1f}s; "
+                          f"{count} dispatcher(s), batch {options.batch}, {options.send_concurrency} sends at once, "
+                          f"fake latency {options.latency * 1000:.0f} ms …", flush=True)  # fmt: skip
+                    ours_run = run_dispatchers(count, options, env, tmp, kind)
+                    ours = summarize_ours(ours_run)
+                    sent = ours["claimed"]
+                    checked = db.check_sent(sent, options.messages)
+                    if ours_run["fake_received"] != sent:
+                        checked["problems"].append(
+                            f"the fake received {ours_run['fake_received']} messages for {sent} sent"
+                        )
+                    db.clear()
+                    db.seed(ids, options.messages, due=True, prefix=f"raw:{count}:")
+                    print(f"[{kind}] raw claim+ack of the same {sent} rows, {count} worker(s) …", flush=True)
+                    raw = helper("raw", {"batch": options.batch, "workers": count, "max_rows": sent}, env)
+                    raw_checked = db.check_sent(sent, options.messages)
+                    raw_per_msg = (raw["claim_s"] + raw["ack_s"]) * 1000 / raw["rows"] if raw["rows"] else None
+                    entry = {
+                        "dispatchers": count,
+                        "batch": options.batch,
+                        "messages": options.messages,
+                        "recipients": options.recipients,
+                        "sent": sent,
+                        "stopped_by_time_limit": sent < options.messages,
+                        "seed_s": seed_s,
+                        "wall_s": ours_run["wall_s"],
+                        "ours": ours,
+                        "ours_raw_reports": ours_run["reports"],
+                        "fake_received": ours_run["fake_received"],
+                        "verify": checked,
+                        "raw": raw,
+                        "raw_verify": raw_checked,
+                        "raw_claim_ack_ms_per_msg": raw_per_msg,
+                        "ratio_rate": ours["rate"] / raw["rows_per_s"] if raw["rows_per_s"] else None,
+                        "ratio_overhead": ours["claim_record_ms_per_msg"] / raw_per_msg if raw_per_msg else None,
+                    }
+                    entry["budget"] = {
+                        "rate_ok": ours["rate"] >= BUDGET_RATE,
+                        "overhead_ok": entry["ratio_overhead"] is not None
+                        and entry["ratio_overhead"] <= BUDGET_OVERHEAD,
+                        "verified": not checked["problems"] and not raw_checked["problems"],
+                    }
+                    result["drain"].append(entry)
+                    print(f"[{kind}]   {ours['rate']:.0f} msg/s end to end; raw {raw['rows_per_s']:.0f} rows/s; "
+                          f"claim+record {ours['claim_record_ms_per_msg']:.3f} ms/msg vs raw {raw_per_msg:.3f}",
+                          flush=True)  # fmt: skip
+                if options.profile:
+                    db.clear()
+                    db.seed(ids, options.profile_messages, due=True, prefix="profile:")
+                    print(f"[{kind}] cProfile of one dispatcher over {options.profile_messages} messages …", flush=True)
+                    profiled = run_dispatchers(1, options, env, tmp, kind, profile=True)
+                    result["profile"] = {
+                        "messages": options.profile_messages,
+                        "summary": summarize_ours(profiled),
+                        "profile": profiled["reports"][0].get("profile"),
+                    }
+                phase_done("drain")
 
-        if "idle" in options.parts:
-            db.clear()
-            seed_s = db.seed(ids, options.idle_messages, due=False, prefix="future:")
-            print(f"[{kind}] idle: {options.idle_messages} future rows seeded in {seed_s:.1f}s; EXPLAIN and ticks …",
-                  flush=True)  # fmt: skip
-            result["idle"] = {"seed_s": seed_s, **helper("idle", {"batch": options.batch, "ticks": 200}, env)}
-            phase_done("idle")
-        return result
-    finally:
-        if db is not None:
-            db.close()
-        if created_pg:
-            try:
-                pg_admin(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
-            except Exception as error:  # noqa: BLE001
-                print(f"[{kind}] could not drop {db_name}: {error}", file=sys.stderr)
-        shutil.rmtree(tmp, ignore_errors=True)
+            if "rate" in options.parts:
+                result["rate"] = []
+                for count in [1] if kind == "sqlite" else options.pg_dispatchers:
+                    for rate in options.rates:
+                        db.clear()
+                        rows = max(50, int(rate * options.rate_seconds))
+                        db.seed(ids, rows, due=True, prefix=f"rate:{count}:{rate}:")
+                        print(f"[{kind}] rate limit {rate:g}/s: {rows} due rows, {count} dispatcher(s), fake latency "
+                              f"{options.rate_latency * 1000:.0f} ms …", flush=True)  # fmt: skip
+                        paced = run_dispatchers(count, options, env, tmp, kind, rate=rate, latency=options.rate_latency)
+                        result["rate"].append(
+                            rate_entry(paced, rate=rate, rows=rows, checked=db.check_sent(rows, rows))
+                        )
+                        entry = result["rate"][-1]
+                        print(f"[{kind}]   achieved {entry['achieved']:.1f}/s = {entry['share']:.3f} of {rate:g}/s; "
+                              f"most in any second {entry['most_in_a_second']}; longest pause "
+                              f"{entry['longest_pause_s'] * 1000:.1f} ms", flush=True)  # fmt: skip
+                phase_done("rate")
+
+            if "idle" in options.parts:
+                db.clear()
+                seed_s = db.seed(ids, options.idle_messages, due=False, prefix="future:")
+                print(f"[{kind}] idle: {options.idle_messages} future rows seeded in {seed_s:.1f}s; "
+                      "EXPLAIN and ticks …", flush=True)  # fmt: skip
+                result["idle"] = {"seed_s": seed_s, **helper("idle", {"batch": options.batch, "ticks": 200}, env)}
+                phase_done("idle")
+            return result
+        finally:
+            if db is not None:
+                db.close()
 
 
 # --- Reporting -------------------------------------------------------------------------------------
-
-
-def fmt(value, digits=1) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:,.{digits}f}"
-    return str(value)
-
-
-def md_table(header: list[str], rows: list[list]) -> str:
-    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
-    lines = ["| " + " | ".join(str(c).ljust(widths[i]) for i, c in enumerate(row)) + " |" for row in [header, *rows]]
-    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    return "\n".join(lines)
 
 
 def drain_table(results: list[dict]) -> str:
@@ -1310,33 +1182,37 @@ def breakdown_table(results: list[dict]) -> str:
     return md_table(["ms per message (dispatcher-seconds ÷ messages)", *columns], rows)
 
 
+def planning_events(results: list[dict]):
+    """(database, its planning part, event) for each database that ran the planning part, event by event."""
+    for r in results:
+        if p := r.get("planning"):
+            for event in EVENTS:
+                yield r["database"], p, event
+
+
 def planning_table(results: list[dict]) -> str:
     header = ["db", "event", "no planner p50", "p95", "planner, no rule on p50", "p95", "rules on p50", "p95",
               "added p50", "added p95", "queries off→on", f"added p50 <{BUDGET_PLANNING_P50_MS:.0f} ms"]  # fmt: skip
     rows = []
-    for r in results:
-        p = r.get("planning")
-        if not p:
-            continue
-        for event in EVENTS:
-            off, none, on = (p["ms"][mode][event] for mode in PLANNING_MODES)
-            added50, added95 = on["p50"] - off["p50"], on["p95"] - off["p95"]
-            rows.append(
-                [
-                    r["database"],
-                    event,
-                    fmt(off["p50"], 2),
-                    fmt(off["p95"], 2),
-                    fmt(none["p50"], 2),
-                    fmt(none["p95"], 2),
-                    fmt(on["p50"], 2),
-                    fmt(on["p95"], 2),
-                    fmt(added50, 2),
-                    fmt(added95, 2),
-                    f"{p['queries']['off'].get(event, '?')}→{p['queries']['on'].get(event, '?')}",
-                    "MET" if added50 < BUDGET_PLANNING_P50_MS else "MISSED",
-                ]
-            )
+    for database, p, event in planning_events(results):
+        off, none, on = (p["ms"][mode][event] for mode in PLANNING_MODES)
+        added50, added95 = on["p50"] - off["p50"], on["p95"] - off["p95"]
+        rows.append(
+            [
+                database,
+                event,
+                fmt(off["p50"], 2),
+                fmt(off["p95"], 2),
+                fmt(none["p50"], 2),
+                fmt(none["p95"], 2),
+                fmt(on["p50"], 2),
+                fmt(on["p95"], 2),
+                fmt(added50, 2),
+                fmt(added95, 2),
+                f"{p['queries']['off'].get(event, '?')}→{p['queries']['on'].get(event, '?')}",
+                "MET" if added50 < BUDGET_PLANNING_P50_MS else "MISSED",
+            ]
+        )
     return md_table(header, rows) if rows else ""
 
 
@@ -1344,13 +1220,9 @@ def planner_steps_table(results: list[dict]) -> str:
     names = ["planner total", "order_messages_cancel_unfitting", "order_messages_cancel_unfitting_and_rules_load",
              "rule query + rest", "rule_matches", "message_build", "messages_insert"]  # fmt: skip
     rows = []
-    for r in results:
-        p = r.get("planning")
-        if not p:
-            continue
-        for event in EVENTS:
-            steps = p["planner_steps_p50_ms"].get(event, {})
-            rows.append([r["database"], event, *[fmt(steps.get(name), 2) for name in names]])
+    for database, p, event in planning_events(results):
+        steps = p["planner_steps_p50_ms"].get(event, {})
+        rows.append([database, event, *[fmt(steps.get(name), 2) for name in names]])
     return md_table(["db", "event (rules on), p50 ms", *names], rows) if rows else ""
 
 
@@ -1481,39 +1353,6 @@ def markdown(results: list[dict], meta: dict) -> str:
     return "\n".join(out)
 
 
-def app_code_fingerprint() -> dict:
-    files = [
-        "journeys/services/dispatch.py",
-        "journeys/services/planning.py",
-        "journeys/services/content.py",
-        "journeys/providers/twilio.py",
-        "journeys/models.py",
-        "merchant/services/orders.py",
-    ]
-    digest = hashlib.sha256()
-    newest = 0.0
-    for name in files:
-        path = ROOT / name
-        if path.exists():
-            digest.update(name.encode() + b"\0" + path.read_bytes())
-            newest = max(newest, path.stat().st_mtime)
-    return {
-        "sha256_12": digest.hexdigest()[:12],
-        "newest_mtime": dt.datetime.fromtimestamp(newest, dt.UTC).isoformat(timespec="seconds") if newest else None,
-        "files": files,
-    }
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     env = os.environ.get
@@ -1552,30 +1391,12 @@ def main() -> int:
     if options.messages < 1 or options.batch < 1:
         parser.error("--messages and --batch must be positive")
 
-    kinds = ["sqlite", "postgres"] if options.db == "both" else [options.db]
-    results = []
     load_at_start = os.getloadavg()
     started = time.monotonic()
-    for kind in kinds:
-        if kind == "postgres":
-            reason = pg_available()
-            if reason:
-                print(f"[postgres] SKIPPED: PostgreSQL at {PG_ADMIN_URL} does not answer ({reason})", flush=True)
-                results.append({"database": "postgres", "skipped": reason})
-                continue
-        try:
-            results.append(bench_database(kind, options))
-        except (BenchError, subprocess.TimeoutExpired, OSError) as error:
-            print(f"[{kind}] CRASHED: {error}", file=sys.stderr, flush=True)
-            results.append({"database": kind, "crashed": str(error).splitlines()[0] if str(error) else repr(error)})
+    results = bench_each_database(options.db, lambda kind: bench_database(kind, options))
 
     meta = {
-        "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "seconds": time.monotonic() - started,
-        "cpus": os.cpu_count(),
-        "cpu_model": cpu_model(),
-        "python": sys.version.split()[0],
-        "command": " ".join([".venv/bin/python", "bench/outbox.py", *sys.argv[1:]]),
+        **run_meta(__file__, started),
         "messages": options.messages,
         "recipients": options.recipients,
         "batch": options.batch,
@@ -1595,7 +1416,7 @@ def main() -> int:
             "planning_added_p50_ms": BUDGET_PLANNING_P50_MS,
             "rate_share": BUDGET_RATE_SHARE,
         },
-        "app_code": app_code_fingerprint(),
+        "app_code": app_code_fingerprint(APP_CODE_FILES),
     }
     print()
     print(f"Outbox drain: {options.messages:,} due SMS, batch {options.batch}, {options.send_concurrency} sends at "
@@ -1636,10 +1457,7 @@ def main() -> int:
             print(f"[{r['database']}] cProfile (cumulative, main thread):")
             for line in r["profile"]["profile"]["cumulative"][:30]:
                 print(f"    {line}")
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    (RESULTS_DIR / "outbox.json").write_text(json.dumps({"meta": meta, "results": results}, indent=2, default=str))
-    (RESULTS_DIR / "outbox.md").write_text(markdown(results, meta))
-    print(f"Results: {RESULTS_DIR / 'outbox.json'}, {RESULTS_DIR / 'outbox.md'} ({meta['seconds']:.0f} s)")
+    write_results("outbox", meta, results, markdown)
     return 1 if any("crashed" in r for r in results) else 0
 
 

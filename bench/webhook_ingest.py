@@ -27,30 +27,50 @@ import argparse
 import base64
 import copy
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import http.client
 import json
 import os
-import secrets
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS_DIR = ROOT / "bench" / "results"
+from benchkit import (
+    LOOPBACK,
+    ROOT,
+    BenchError,
+    app_code_fingerprint,
+    base_env,
+    bench_each_database,
+    busy_pct,
+    call_script,
+    code_location,
+    django_setup,
+    fmt,
+    free_port,
+    machine_busy,
+    md_table,
+    percentile,
+    postgres_cpu_s,
+    process_group_cpu_s,
+    python_bin,
+    run,
+    run_meta,
+    scratch_database,
+    write_results,
+)
+
 DEFAULT_FIXTURE = Path(
     os.environ.get("SHOPIFY_ORDER_FIXTURE", str(ROOT.parent / "shared/fixtures/external/shopify/rest_order.json"))
 )
-PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 SLUG = "bench-shop"
 # The server shape the deploy guide recommends per database. SQLite has one writer: threads of
 # one process would queue in its sleeping busy handler, so four single-threaded processes answer
@@ -62,12 +82,17 @@ SERVER_SHAPES = {
 BUDGET_RATE = 200.0  # deliveries/s
 BUDGET_P95_MS = 50.0
 REQUEST_TIMEOUT = 30.0  # seconds, per request
-LOOPBACK = "127.0.0.1"
-
-
-def python_bin() -> str:
-    venv = ROOT / ".venv" / "bin" / "python"
-    return str(venv) if venv.exists() else sys.executable
+# Which application code was measured (the tree changes under us): the files on the delivery's path.
+APP_CODE_FILES = [
+    "merchant/webhook_views.py",
+    "merchant/services/inbound.py",
+    "merchant/services/order_sync.py",
+    "merchant/services/orders.py",
+    "merchant/services/customers.py",
+    "merchant/platforms/shopify.py",
+    "merchant/models.py",
+    "merchant/settings.py",
+]
 
 
 def gunicorn_bin() -> str:
@@ -226,14 +251,6 @@ def client_main(config: dict) -> dict:
 
 
 # --- Django helpers (run in a subprocess with the bench database's environment) ----------------
-
-
-def django_setup() -> None:
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "merchant.settings")
-    import django
-
-    django.setup()
 
 
 def django_main(action: str, args: dict) -> dict:
@@ -583,9 +600,7 @@ def probe(shop, args: dict) -> dict:
         },
         "profile_ms_per_delivery": dict(sorted(phases.items(), key=lambda item: -item[1])),
         "profile_top_self_ms_per_delivery": [
-            f"{tt * 1000 / profiled:.2f} ms {name} "
-            f"{filename.split('site-packages/')[-1].replace(str(ROOT) + '/', '')}:{line}"
-            for tt, name, filename, line in top
+            f"{tt * 1000 / profiled:.2f} ms {name} {code_location(filename)}:{line}" for tt, name, filename, line in top
         ],
         "last_delivery_sql": steady[-1]["sql"],
     }
@@ -594,67 +609,9 @@ def probe(shop, args: dict) -> dict:
 # --- Orchestration ---------------------------------------------------------------------------------
 
 
-class BenchError(Exception):
-    pass
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        return sock.getsockname()[1]
-
-
-def base_env(var_dir: Path, database_url: str | None) -> dict[str, str]:
-    env = dict(os.environ)
-    for name in ("DATABASE_URL", "REDIS_URL", "VAR_DIR", "STATIC_ROOT", "DJANGO_SETTINGS_MODULE", "CONN_MAX_AGE"):
-        env.pop(name, None)
-    env.update(
-        ENV_FILE="",
-        DEBUG="false",
-        SECRET_KEY=secrets.token_urlsafe(50),
-        ALLOWED_HOSTS=LOOPBACK,
-        SECURE_SSL_REDIRECT="false",
-        SECURE_HSTS_SECONDS="0",
-        VAR_DIR=str(var_dir),
-        LOG_LEVEL="WARNING",
-        DJANGO_SETTINGS_MODULE="merchant.settings",
-        PYTHONUNBUFFERED="1",
-    )
-    if database_url:
-        env["DATABASE_URL"] = database_url
-    return env
-
-
-def run(cmd: list[str], env: dict, timeout: float = 300) -> str:
-    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)  # noqa: S603
-    if done.returncode != 0:
-        raise BenchError(f"{' '.join(cmd[:4])}… failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    return done.stdout
-
-
-def helper(mode: str, action: str, args: dict, env: dict, timeout: float) -> dict:
-    out = run([python_bin(), __file__, mode, action, json.dumps(args)], env, timeout=timeout)
-    return json.loads(out.strip().splitlines()[-1])
-
-
-def pg_admin(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3) as conn:
-        conn.execute(sql)
-
-
-def pg_available() -> str | None:
-    try:
-        import psycopg
-    except ImportError:
-        return "psycopg is not installed in this environment"
-    try:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3) as conn:
-            conn.execute("select 1")
-    except Exception as error:  # noqa: BLE001 - any failure means "skip PostgreSQL"
-        return f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}"
-    return None
+# `python bench/webhook_ingest.py <mode> <action> <args>`: mode `_django` (the Django side, with the bench
+# database's environment) or `_client` (the load generator).
+helper = functools.partial(call_script, __file__)
 
 
 def wait_until_up(port: int, proc: subprocess.Popen, log: Path, timeout: float = 60) -> float:
@@ -676,62 +633,8 @@ def wait_until_up(port: int, proc: subprocess.Popen, log: Path, timeout: float =
     raise BenchError(f"gunicorn did not answer within {timeout}s:\n{log.read_text()[-3000:]}")
 
 
-def process_group_cpu_s(pgid: int) -> float | None:
-    """User+system CPU seconds of the live processes of a process group we started, Linux only."""
-    try:
-        tick = os.sysconf("SC_CLK_TCK")
-        total = 0.0
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            fields = stat[stat.rindex(")") + 2 :].split()
-            if int(fields[2]) == pgid:
-                # own time plus that of reaped children (recycled workers), each counted once
-                total += sum(int(value) for value in fields[11:15]) / tick
-        return total
-    except (OSError, ValueError):
-        return None
-
-
-def postgres_cpu_s() -> float | None:
-    """CPU seconds of every local `postgres` process (the server side of the PostgreSQL run)."""
-    try:
-        tick = os.sysconf("SC_CLK_TCK")
-        total = 0.0
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                try:
-                    stat = Path(f"/proc/{entry}/stat").read_text()
-                except OSError:
-                    continue
-                if stat[stat.index("(") + 1 : stat.rindex(")")] == "postgres":
-                    fields = stat[stat.rindex(")") + 2 :].split()
-                    total += (int(fields[11]) + int(fields[12])) / tick
-        return total
-    except (OSError, ValueError):
-        return None
-
-
-def machine_busy() -> tuple[float, float] | None:
-    """(busy, total) jiffies of all CPUs from /proc/stat."""
-    try:
-        values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    except (OSError, ValueError):
-        return None
-    idle = values[3] + (values[4] if len(values) > 4 else 0)
-    return sum(values) - idle, sum(values)
-
-
 def cpu_ms(before: float | None, after: float | None, deliveries: int) -> float | None:
     return (after - before) * 1000 / deliveries if before is not None and after is not None and deliveries else None
-
-
-def busy_pct(before, after) -> float | None:
-    return 100 * (after[0] - before[0]) / max(1, after[1] - before[1]) if before and after else None
 
 
 def stop_process(proc: subprocess.Popen | None) -> None:
@@ -752,285 +655,232 @@ def stop_process(proc: subprocess.Popen | None) -> None:
         pass
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    rank = fraction * (len(ordered) - 1)
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
-
-
 def bench_database(kind: str, options, fixture: Path) -> dict:
-    tmp = Path(tempfile.mkdtemp(prefix=f"bench-ingest-{kind}-"))
-    db_name = f"bench_ingest_{os.getpid()}"
-    database_url = None
-    created_pg = False
     server = cluster = None
     result: dict = {"database": kind}
-    try:
-        if kind == "postgres":
-            database_url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{db_name}"
-            pg_admin(f'DROP DATABASE IF EXISTS "{db_name}"')
-            pg_admin(f'CREATE DATABASE "{db_name}"')
-            created_pg = True
-        env = base_env(tmp / "var", database_url)
-        py = python_bin()
-        print(f"[{kind}] migrate …", flush=True)
-        run([py, "manage.py", "migrate", "--noinput"], env, timeout=600)
-        run(
-            [py, "manage.py", "createmerchant", SLUG, "--name", "Bench Shop", "--country", "US", "--timezone",
-             "America/New_York"],
-            env,
-        )  # fmt: skip
-        keys = helper("_django", "secret", {"slug": SLUG}, env, 120)
-        secret = keys["shopify_webhook_secret"] or keys["webhook_secret"]
-        if not secret:
-            raise BenchError("the shop has no webhook secret")
+    with scratch_database("ingest", kind) as (tmp, database_url):
+        try:
+            env = base_env(tmp / "var", database_url, SECURE_HSTS_SECONDS="0")
+            py = python_bin()
+            print(f"[{kind}] migrate …", flush=True)
+            run([py, "manage.py", "migrate", "--noinput"], env, timeout=600)
+            run(
+                [py, "manage.py", "createmerchant", SLUG, "--name", "Bench Shop", "--country", "US", "--timezone",
+                 "America/New_York"],
+                env, timeout=300,
+            )  # fmt: skip
+            keys = helper("_django", "secret", {"slug": SLUG}, env, 120)
+            secret = keys["shopify_webhook_secret"] or keys["webhook_secret"]
+            if not secret:
+                raise BenchError("the shop has no webhook secret")
 
-        port = free_port()
-        log = tmp / "gunicorn.log"
-        server_shape = {
-            **SERVER_SHAPES[kind],
-            **{k: v for k, v in vars(options).items() if k in SERVER_SHAPES[kind] and v},
-        }
-        gunicorn_cmd = [
-            gunicorn_bin(), "merchant.wsgi:application",
-            "--bind", f"{LOOPBACK}:{port}",
-            "--workers", str(server_shape["workers"]),
-            "--threads", str(server_shape["threads"]),
-            "--worker-class", server_shape["worker_class"],
-            "--timeout", "60", "--graceful-timeout", "10", "--keep-alive", "30",
-            "--error-logfile", str(log), "--log-level", "warning",
-        ]  # fmt: skip
-        print(f"[{kind}] gunicorn {' '.join(gunicorn_cmd[2:])}", flush=True)
-        with open(log, "ab") as log_file:
-            server = subprocess.Popen(  # noqa: S603 - our own command lines
-                gunicorn_cmd, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        # Deliveries the app answers as `received` are applied by the drainer (in production the
-        # django-q2 cluster runs it on a schedule; here it runs as its own process from the start,
-        # so the apply rate is not skewed by when the scheduler first fires).
-        cluster_log = tmp / "drainer.log"
-        if options.cluster:
-            print(f"[{kind}] manage.py process_inbound (the drainer)", flush=True)
-            with open(cluster_log, "ab") as log_file:
-                cluster = subprocess.Popen(  # noqa: S603 - our own command lines
-                    [py, "manage.py", "process_inbound"], cwd=ROOT, env=env,
-                    stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
-                )  # fmt: skip
-        boot_s = wait_until_up(port, server, log)
-        cluster_started = cluster is not None
+            port = free_port()
+            log = tmp / "gunicorn.log"
+            server_shape = {
+                **SERVER_SHAPES[kind],
+                **{k: v for k, v in vars(options).items() if k in SERVER_SHAPES[kind] and v},
+            }
+            gunicorn_cmd = [
+                gunicorn_bin(), "merchant.wsgi:application",
+                "--bind", f"{LOOPBACK}:{port}",
+                "--workers", str(server_shape["workers"]),
+                "--threads", str(server_shape["threads"]),
+                "--worker-class", server_shape["worker_class"],
+                "--timeout", "60", "--graceful-timeout", "10", "--keep-alive", "30",
+                "--error-logfile", str(log), "--log-level", "warning",
+            ]  # fmt: skip
+            print(f"[{kind}] gunicorn {' '.join(gunicorn_cmd[2:])}", flush=True)
+            with open(log, "ab") as log_file:
+                server = subprocess.Popen(  # noqa: S603 - our own command lines
+                    gunicorn_cmd, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+                )
+            # Deliveries the app answers as `received` are applied by the drainer (in production the
+            # django-q2 cluster runs it on a schedule; here it runs as its own process from the start,
+            # so the apply rate is not skewed by when the scheduler first fires).
+            cluster_log = tmp / "drainer.log"
+            if options.cluster:
+                print(f"[{kind}] manage.py process_inbound (the drainer)", flush=True)
+                with open(cluster_log, "ab") as log_file:
+                    cluster = subprocess.Popen(  # noqa: S603 - our own command lines
+                        [py, "manage.py", "process_inbound"], cwd=ROOT, env=env,
+                        stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
+                    )  # fmt: skip
+            boot_s = wait_until_up(port, server, log)
+            cluster_started = cluster is not None
 
-        client_config = {
-            "host": LOOPBACK,
-            "port": port,
-            "path": f"/webhooks/shopify/{SLUG}",
-            "secret": secret,
-            "fixture": str(fixture),
-            "deliveries": options.deliveries,
-            "warmup": options.warmup,
-            "concurrency": options.concurrency,
-            "time_limit": options.time_limit,
-        }
-        print(
-            f"[{kind}] {options.warmup} warm-up + {options.deliveries} deliveries, {options.concurrency} connections …",
-            flush=True,
-        )
-        client_env = {"PATH": os.environ.get("PATH", ""), "PYTHONHASHSEED": "0"}
-
-        def cpu_snapshot():
-            return (
-                process_group_cpu_s(server.pid),
-                process_group_cpu_s(cluster.pid) if cluster else 0.0,
-                postgres_cpu_s(),
-                machine_busy(),
-            )
-
-        before = cpu_snapshot()
-        client = helper("_client", "send", client_config, client_env, options.time_limit * 2 + 120)
-        after_send = cpu_snapshot()
-        drained = helper(
-            "_django", "drain", {"slug": SLUG, "timeout_s": options.drain_timeout, "stall_s": 60}, env,
-            options.drain_timeout + 120,
-        )  # fmt: skip
-        if drained["waited_s"] > 0.5:
-            print(f"[{kind}] waited {drained['waited_s']:.1f}s for the cluster to apply the queued deliveries "
-                  f"({'done' if drained['drained'] else str(drained['left']) + ' left'})", flush=True)  # fmt: skip
-        after_drain = cpu_snapshot()
-        stop_process(server)
-        stop_process(cluster)
-        server = cluster = None
-
-        measured = client["measured"]
-        lat_ms = [value * 1000 for value in measured["latencies_s"]]
-        good = ("processed", "received")  # applied in the request, or stored and queued for the cluster
-
-        def bad(status, outcome):
-            return status != 200 or outcome not in good
-
-        errors = sum(
-            1
-            for status, outcome in zip(measured["statuses"], measured["outcomes"], strict=True)
-            if bad(status, outcome)
-        )
-        warm_errors = sum(
-            1
-            for st, out in zip(client["warmup"]["statuses"], client["warmup"]["outcomes"], strict=True)
-            if bad(st, out)
-        )
-        answered: dict[str, int] = {}
-        for outcome in measured["outcomes"]:
-            answered[outcome[:40]] = answered.get(outcome[:40], 0) + 1
-        error_kinds: dict[str, int] = {}
-        for status, outcome in zip(
-            measured["statuses"] + client["warmup"]["statuses"],
-            measured["outcomes"] + client["warmup"]["outcomes"],
-            strict=True,
-        ):
-            if bad(status, outcome):
-                key = f"{status} {outcome}"[:120]
-                error_kinds[key] = error_kinds.get(key, 0) + 1
-        rate = measured["sent"] / measured["wall_s"] if measured["wall_s"] else 0.0
-
-        verify = helper(
-            "_django", "verify", {"slug": SLUG, "measured_started_epoch": measured.get("started_epoch")}, env, 300
-        )
-        expected = options.warmup + options.deliveries
-        processed = verify["by_status"].get("processed", 0)
-        mismatches = []
-        if measured["sent"] != measured["planned"]:
-            mismatches.append(
-                f"only {measured['sent']} of {measured['planned']} deliveries were sent before the time limit"
-            )
-        if verify["inbound_events"] != expected:
-            mismatches.append(f"{verify['inbound_events']} InboundEvents stored, expected {expected}")
-        if processed != expected:
-            mismatches.append(
-                f"{processed} InboundEvents processed, expected {expected} (by status: {verify['by_status']})"
-            )
-        if verify["orders"] != expected:
-            mismatches.append(f"{verify['orders']} orders, expected {expected}")
-        if not drained["drained"]:
-            mismatches.append(
-                f"{drained['left']} deliveries still not applied after {drained['waited_s']:.0f}s"
-                + (" (no progress for 60s: is the cluster applying them?)" if drained.get("stalled") else "")
-            )
-
-        # The rows one delivery writes, measured on a delivery applied in-process (not timed in the table).
-        probe_result = helper(
-            "_django", "probe",
-            {"slug": SLUG, "secret": secret, "fixture": str(fixture), "count": options.probe,
-             "first_index": 10_000_000},
-            env, 600,
-        )  # fmt: skip
-        per_delivery = probe_result["rows_per_delivery_after_first"]
-        lines = round(per_delivery.get("merchant_orderline", 3))
-        order_events = round(per_delivery.get("merchant_orderevent", 1))
-        print(f"[{kind}] raw ORM insert of {options.deliveries} deliveries' rows …", flush=True)
-        raw = helper(
-            "_django", "raw",
-            {"slug": SLUG, "fixture": str(fixture), "deliveries": options.deliveries, "first_index": 20_000_000,
-             "lines_per_delivery": lines, "order_events_per_delivery": order_events},
-            env, options.time_limit * 4 + 300,
-        )  # fmt: skip
-
-        p95 = percentile(lat_ms, 0.95)
-        result.update(
-            {
-                "gunicorn": {**server_shape, "boot_s": boot_s},
-                "deliveries": measured["sent"],
+            client_config = {
+                "host": LOOPBACK,
+                "port": port,
+                "path": f"/webhooks/shopify/{SLUG}",
+                "secret": secret,
+                "fixture": str(fixture),
+                "deliveries": options.deliveries,
                 "warmup": options.warmup,
                 "concurrency": options.concurrency,
-                "body_bytes": client["body_bytes"],
-                "wall_s": measured["wall_s"],
-                "deliveries_per_s": rate,
-                "latency_ms": {
-                    "p50": percentile(lat_ms, 0.50),
-                    "p95": p95,
-                    "p99": percentile(lat_ms, 0.99),
-                    "max": max(lat_ms) if lat_ms else float("nan"),
-                    "mean": statistics.fmean(lat_ms) if lat_ms else float("nan"),
-                },
-                "answered": answered,
-                "drain": drained,
-                "applied_per_s": verify.get("applied_per_s"),
-                "apply_lag_ms": verify.get("apply_lag_ms"),
-                "server_cpu_ms_per_delivery": cpu_ms(before[0], after_drain[0], expected),
-                "cluster_cpu_ms_per_delivery": cpu_ms(before[1], after_drain[1], expected) if cluster_started else None,
-                "client_cpu_ms_per_delivery": client["client_cpu_s"] * 1000 / (expected or 1),
-                "postgres_cpu_ms_per_delivery": cpu_ms(before[2], after_drain[2], expected)
-                if kind == "postgres"
-                else None,
-                "machine_cpu_busy_pct_sending": busy_pct(before[3], after_send[3]),
-                "machine_cpu_busy_pct_draining": busy_pct(after_send[3], after_drain[3])
-                if drained["waited_s"] > 1
-                else None,
-                "errors": errors,
-                "warmup_errors": warm_errors,
-                "error_kinds": error_kinds,
-                "verify": verify,
-                "mismatches": mismatches,
-                "raw": raw,
-                "ratio_ours_to_raw": rate / raw["per_s"] if raw["per_s"] else None,
-                "probe": probe_result,
-                "budget": {
-                    "rate_ok": rate >= BUDGET_RATE,
-                    "p95_ok": p95 < BUDGET_P95_MS,
-                    "met": rate >= BUDGET_RATE and p95 < BUDGET_P95_MS and errors + warm_errors == 0 and not mismatches,
-                },
+                "time_limit": options.time_limit,
             }
-        )
-        log_text = log.read_text() if log.exists() else ""
-        result["gunicorn_log_tail"] = log_text[-2000:] if ("Traceback" in log_text or "ERROR" in log_text) else ""
-        log_text = cluster_log.read_text() if cluster_log.exists() else ""
-        result["cluster_log_tail"] = log_text[-2000:] if ("Traceback" in log_text or "ERROR" in log_text) else ""
-        return result
-    finally:
-        stop_process(server)
-        stop_process(cluster)
-        if created_pg:
-            try:
-                pg_admin(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
-            except Exception as error:  # noqa: BLE001
-                print(f"[{kind}] could not drop {db_name}: {error}", file=sys.stderr)
-        shutil.rmtree(tmp, ignore_errors=True)
+            print(
+                f"[{kind}] {options.warmup} warm-up + {options.deliveries} deliveries, "
+                f"{options.concurrency} connections …",
+                flush=True,
+            )
+            client_env = {"PATH": os.environ.get("PATH", ""), "PYTHONHASHSEED": "0"}
 
+            def cpu_snapshot():
+                return (
+                    process_group_cpu_s(server.pid),
+                    process_group_cpu_s(cluster.pid) if cluster else 0.0,
+                    postgres_cpu_s(reaped_children=False),
+                    machine_busy(),
+                )
 
-def app_code_fingerprint() -> dict:
-    """Which application code was measured (the tree changes under us): hash and newest mtime of the
-    files on the delivery's path."""
-    files = [
-        "merchant/webhook_views.py",
-        "merchant/services/inbound.py",
-        "merchant/services/order_sync.py",
-        "merchant/services/orders.py",
-        "merchant/services/customers.py",
-        "merchant/platforms/shopify.py",
-        "merchant/models.py",
-        "merchant/settings.py",
-    ]
-    digest = hashlib.sha256()
-    newest = 0.0
-    for name in files:
-        path = ROOT / name
-        if path.exists():
-            digest.update(name.encode() + b"\0" + path.read_bytes())
-            newest = max(newest, path.stat().st_mtime)
-    return {
-        "sha256_12": digest.hexdigest()[:12],
-        "newest_mtime": dt.datetime.fromtimestamp(newest, dt.UTC).isoformat(timespec="seconds") if newest else None,
-        "files": files,
-    }
+            before = cpu_snapshot()
+            client = helper("_client", "send", client_config, client_env, options.time_limit * 2 + 120)
+            after_send = cpu_snapshot()
+            drained = helper(
+                "_django", "drain", {"slug": SLUG, "timeout_s": options.drain_timeout, "stall_s": 60}, env,
+                options.drain_timeout + 120,
+            )  # fmt: skip
+            if drained["waited_s"] > 0.5:
+                print(f"[{kind}] waited {drained['waited_s']:.1f}s for the cluster to apply the queued deliveries "
+                      f"({'done' if drained['drained'] else str(drained['left']) + ' left'})", flush=True)  # fmt: skip
+            after_drain = cpu_snapshot()
+            stop_process(server)
+            stop_process(cluster)
+            server = cluster = None
 
+            measured = client["measured"]
+            lat_ms = [value * 1000 for value in measured["latencies_s"]]
+            good = ("processed", "received")  # applied in the request, or stored and queued for the cluster
 
-def fmt(value, digits=1) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:,.{digits}f}"
-    return str(value)
+            def bad(status, outcome):
+                return status != 200 or outcome not in good
+
+            errors = sum(
+                1
+                for status, outcome in zip(measured["statuses"], measured["outcomes"], strict=True)
+                if bad(status, outcome)
+            )
+            warm_errors = sum(
+                1
+                for st, out in zip(client["warmup"]["statuses"], client["warmup"]["outcomes"], strict=True)
+                if bad(st, out)
+            )
+            answered: dict[str, int] = {}
+            for outcome in measured["outcomes"]:
+                answered[outcome[:40]] = answered.get(outcome[:40], 0) + 1
+            error_kinds: dict[str, int] = {}
+            for status, outcome in zip(
+                measured["statuses"] + client["warmup"]["statuses"],
+                measured["outcomes"] + client["warmup"]["outcomes"],
+                strict=True,
+            ):
+                if bad(status, outcome):
+                    key = f"{status} {outcome}"[:120]
+                    error_kinds[key] = error_kinds.get(key, 0) + 1
+            rate = measured["sent"] / measured["wall_s"] if measured["wall_s"] else 0.0
+
+            verify = helper(
+                "_django", "verify", {"slug": SLUG, "measured_started_epoch": measured.get("started_epoch")}, env, 300
+            )
+            expected = options.warmup + options.deliveries
+            processed = verify["by_status"].get("processed", 0)
+            mismatches = []
+            if measured["sent"] != measured["planned"]:
+                mismatches.append(
+                    f"only {measured['sent']} of {measured['planned']} deliveries were sent before the time limit"
+                )
+            if verify["inbound_events"] != expected:
+                mismatches.append(f"{verify['inbound_events']} InboundEvents stored, expected {expected}")
+            if processed != expected:
+                mismatches.append(
+                    f"{processed} InboundEvents processed, expected {expected} (by status: {verify['by_status']})"
+                )
+            if verify["orders"] != expected:
+                mismatches.append(f"{verify['orders']} orders, expected {expected}")
+            if not drained["drained"]:
+                mismatches.append(
+                    f"{drained['left']} deliveries still not applied after {drained['waited_s']:.0f}s"
+                    + (" (no progress for 60s: is the cluster applying them?)" if drained.get("stalled") else "")
+                )
+
+            # The rows one delivery writes, measured on a delivery applied in-process (not timed in the table).
+            probe_result = helper(
+                "_django", "probe",
+                {"slug": SLUG, "secret": secret, "fixture": str(fixture), "count": options.probe,
+                 "first_index": 10_000_000},
+                env, 600,
+            )  # fmt: skip
+            per_delivery = probe_result["rows_per_delivery_after_first"]
+            lines = round(per_delivery.get("merchant_orderline", 3))
+            order_events = round(per_delivery.get("merchant_orderevent", 1))
+            print(f"[{kind}] raw ORM insert of {options.deliveries} deliveries' rows …", flush=True)
+            raw = helper(
+                "_django", "raw",
+                {"slug": SLUG, "fixture": str(fixture), "deliveries": options.deliveries, "first_index": 20_000_000,
+                 "lines_per_delivery": lines, "order_events_per_delivery": order_events},
+                env, options.time_limit * 4 + 300,
+            )  # fmt: skip
+
+            p95 = percentile(lat_ms, 0.95)
+            result.update(
+                {
+                    "gunicorn": {**server_shape, "boot_s": boot_s},
+                    "deliveries": measured["sent"],
+                    "warmup": options.warmup,
+                    "concurrency": options.concurrency,
+                    "body_bytes": client["body_bytes"],
+                    "wall_s": measured["wall_s"],
+                    "deliveries_per_s": rate,
+                    "latency_ms": {
+                        "p50": percentile(lat_ms, 0.50),
+                        "p95": p95,
+                        "p99": percentile(lat_ms, 0.99),
+                        "max": max(lat_ms) if lat_ms else float("nan"),
+                        "mean": statistics.fmean(lat_ms) if lat_ms else float("nan"),
+                    },
+                    "answered": answered,
+                    "drain": drained,
+                    "applied_per_s": verify.get("applied_per_s"),
+                    "apply_lag_ms": verify.get("apply_lag_ms"),
+                    "server_cpu_ms_per_delivery": cpu_ms(before[0], after_drain[0], expected),
+                    "cluster_cpu_ms_per_delivery": cpu_ms(before[1], after_drain[1], expected)
+                    if cluster_started
+                    else None,
+                    "client_cpu_ms_per_delivery": client["client_cpu_s"] * 1000 / (expected or 1),
+                    "postgres_cpu_ms_per_delivery": cpu_ms(before[2], after_drain[2], expected)
+                    if kind == "postgres"
+                    else None,
+                    "machine_cpu_busy_pct_sending": busy_pct(before[3], after_send[3]),
+                    "machine_cpu_busy_pct_draining": busy_pct(after_send[3], after_drain[3])
+                    if drained["waited_s"] > 1
+                    else None,
+                    "errors": errors,
+                    "warmup_errors": warm_errors,
+                    "error_kinds": error_kinds,
+                    "verify": verify,
+                    "mismatches": mismatches,
+                    "raw": raw,
+                    "ratio_ours_to_raw": rate / raw["per_s"] if raw["per_s"] else None,
+                    "probe": probe_result,
+                    "budget": {
+                        "rate_ok": rate >= BUDGET_RATE,
+                        "p95_ok": p95 < BUDGET_P95_MS,
+                        "met": rate >= BUDGET_RATE
+                        and p95 < BUDGET_P95_MS
+                        and errors + warm_errors == 0
+                        and not mismatches,
+                    },
+                }
+            )
+            log_text = log.read_text() if log.exists() else ""
+            result["gunicorn_log_tail"] = log_text[-2000:] if ("Traceback" in log_text or "ERROR" in log_text) else ""
+            log_text = cluster_log.read_text() if cluster_log.exists() else ""
+            result["cluster_log_tail"] = log_text[-2000:] if ("Traceback" in log_text or "ERROR" in log_text) else ""
+            return result
+        finally:
+            stop_process(server)
+            stop_process(cluster)
 
 
 def table(results: list[dict]) -> str:
@@ -1072,12 +922,7 @@ def table(results: list[dict]) -> str:
                 "yes" if (r["applied_per_s"] or 0) >= BUDGET_RATE else f"no (<{BUDGET_RATE:.0f}/s)",
             ]
         )
-    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
-    lines = [
-        "| " + " | ".join(str(cell).ljust(widths[i]) for i, cell in enumerate(row)) + " |" for row in [header, *rows]
-    ]
-    lines.insert(1, "|" + "|".join("-" * (width + 2) for width in widths) + "|")
-    return "\n".join(lines)
+    return md_table(header, rows)
 
 
 def markdown(results: list[dict], meta: dict) -> str:
@@ -1173,26 +1018,10 @@ def main() -> int:
         )
         return 2
 
-    kinds = ["sqlite", "postgres"] if options.db == "both" else [options.db]
-    results = []
-    for kind in kinds:
-        if kind == "postgres":
-            reason = pg_available()
-            if reason:
-                print(f"[postgres] SKIPPED: PostgreSQL at {PG_ADMIN_URL} does not answer ({reason})", flush=True)
-                results.append({"database": "postgres", "skipped": reason})
-                continue
-        try:
-            results.append(bench_database(kind, options, options.fixture))
-        except (BenchError, subprocess.TimeoutExpired, OSError) as error:
-            print(f"[{kind}] CRASHED: {error}", file=sys.stderr, flush=True)
-            results.append({"database": kind, "crashed": str(error).splitlines()[0] if str(error) else repr(error)})
+    results = bench_each_database(options.db, lambda kind: bench_database(kind, options, options.fixture))
 
     meta = {
-        "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "cpus": os.cpu_count(),
-        "python": sys.version.split()[0],
-        "command": " ".join([".venv/bin/python", "bench/webhook_ingest.py", *sys.argv[1:]]),
+        **run_meta(__file__, with_cpu_model=False),
         "gunicorn": "; ".join(
             f"{kind}: --workers {shape['workers']} --threads {shape['threads']} --worker-class {shape['worker_class']}"
             for kind, shape in SERVER_SHAPES.items()
@@ -1203,7 +1032,7 @@ def main() -> int:
         "warmup": options.warmup,
         "deliveries": options.deliveries,
         "budget": {"deliveries_per_s": BUDGET_RATE, "p95_ms": BUDGET_P95_MS},
-        "app_code": app_code_fingerprint(),
+        "app_code": app_code_fingerprint(APP_CODE_FILES),
     }
     print()
     print(f"Webhook ingest: {options.deliveries} deliveries, {options.concurrency} connections, "
@@ -1224,12 +1053,7 @@ def main() -> int:
                 print(f"[{r['database']}] error x{count}: {kind}")
             if r.get("gunicorn_log_tail"):
                 print(f"[{r['database']}] gunicorn log tail:\n{r['gunicorn_log_tail']}")
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    (RESULTS_DIR / "webhook_ingest.json").write_text(
-        json.dumps({"meta": meta, "results": results}, indent=2, default=str)
-    )
-    (RESULTS_DIR / "webhook_ingest.md").write_text(markdown(results, meta))
-    print(f"Results: {RESULTS_DIR / 'webhook_ingest.json'}, {RESULTS_DIR / 'webhook_ingest.md'}")
+    write_results("webhook_ingest", meta, results, markdown)
     return 1 if any("crashed" in r for r in results) else 0
 
 
