@@ -21,6 +21,7 @@ COUNTRY_DEFAULTS: dict[tuple[str, str], str] = {
     # BGH 10.07.2018, VI ZR 225/17: a satisfaction or review request, even inside an invoice email,
     # is advertising and needs consent (or a §7(3) UWG objection notice at collection).
     ("DE", "review_request"): "BGH 10.07.2018, VI ZR 225/17: a review request is advertising.",
+    ("DE", "review_reminder"): "BGH 10.07.2018, VI ZR 225/17: a review request is advertising.",
     ("DE", "satisfaction_survey"): "BGH 10.07.2018, VI ZR 225/17: a satisfaction request is advertising.",
 }
 

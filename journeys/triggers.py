@@ -21,7 +21,7 @@ E = OrderEvent.Type
 class Kind:
     EVENT = "event"  # planned when an order event happens
     SCAN = "scan"  # found by a periodic, indexed scan (nothing happened: that is the point)
-    EXTERNAL = "external"  # planned by another app through journeys.services.message_plan
+    EXTERNAL = "external"  # planned by another app through journeys.services.external.message_plan
     CAMPAIGN = "campaign"  # planned by the fan-out of a campaign or holiday greeting (journeys.campaigns)
 
 
@@ -49,6 +49,8 @@ class TriggerSpec:
     in_default_rule_set: bool = True
     # Extra check just before sending: (message) -> why it no longer applies, "" when it does.
     still_applies: Callable | None = field(default=None, compare=False)
+    # Holds (journeys.holds) a planned message waits for before it is sent, e.g. "return_open".
+    waits_for: frozenset[str] = frozenset()
 
 
 _registry: dict[str, TriggerSpec] = {}

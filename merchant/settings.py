@@ -229,6 +229,11 @@ STORAGES = {
     },
 }
 
+# Uploaded files (photos and videos of reviews). Never served from here directly: the review page and
+# the admin serve each file to whoever may see it (reviews/views.py).
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or VAR_DIR / "media")
+MEDIA_URL = "media/"
+
 # --- Email and logging ----------------------------------------------------------------------
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "care@localhost")

@@ -25,4 +25,6 @@ urlpatterns = [
     path("webhooks/twilio/", include("journeys.sms_webhooks")),
     # Customer pages from links in messages (/u/ unsubscribe, /l/ tracked links), email event webhooks.
     path("", include("journeys.urls")),
+    # The review page (/r/), its thank-you page and the photos the customer added.
+    path("", include("reviews.urls")),
 ]

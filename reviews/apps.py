@@ -6,3 +6,14 @@ class ReviewsConfig(AppConfig):
 
     name = "reviews"
     verbose_name = "Reviews"
+
+    def ready(self) -> None:
+        # journeys never imports reviews: reviews hands it its triggers, template links and listeners here.
+        from merchant import order_listeners, shop_listeners
+        from reviews.services.policy import review_setup_for_shop
+        from reviews.services.requests import review_order_event_handle
+        from reviews.triggers import review_triggers_register
+
+        review_triggers_register()
+        order_listeners.register_in_transaction(review_order_event_handle)
+        shop_listeners.register_on_created(review_setup_for_shop)

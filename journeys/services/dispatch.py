@@ -35,6 +35,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
+from journeys.holds import HOLD_RECHECK, Hold, holds_attach
 from journeys.legal_windows import LegalWindow, hours_allow, hours_next_allowed
 from journeys.models import (
     Campaign,
@@ -288,6 +289,8 @@ def messages_for_sending(ids: list[int]) -> list[Message]:
         ledger = BudgetLedger(messages)
         for message in ledger.messages:
             message.budget_ledger = ledger
+    # Holds (journeys.holds): one query per hold the batch's triggers wait for; none for order care.
+    holds_attach(messages)
     return messages
 
 
@@ -369,6 +372,9 @@ def message_decide(message: Message, *, now: dt.datetime, provider: Provider) ->
             return _finish(
                 message, Status.SUPPRESSED, Reason.ORDER_CHANGED, _("Not sent: %s.") % why_not, now, "suppressed"
             )
+    hold = getattr(message, "hold", None)
+    if hold is not None and rule is not None:
+        return _held(message, hold, rule=rule, now=now)
     customer: Customer | None = message.customer
     if customer is None:
         return _finish(
@@ -433,6 +439,28 @@ def message_decide(message: Message, *, now: dt.datetime, provider: Provider) ->
         "provider": provider.name,
     }
     return Decision(message, envelope=envelope, changes=changes, content=content)
+
+
+def _held(message: Message, hold: Hold, *, rule: CareRule, now: dt.datetime) -> Decision:
+    """Back to the queue unsent until the hold may have lifted (journeys.holds), in the send window; said once."""
+    legal = message_legal_window(customer=message.customer, message_class=message.message_class)
+    look_again = max(hold.until or now + HOLD_RECHECK, now)
+    try:
+        send_at = hours_next_allowed(rule_window(rule), legal, look_again, message.time_zone)
+    except ValueError:
+        send_at = look_again
+    words = _("Held: %s.") % hold.why
+    explanation = message.explanation if words in message.explanation else f"{message.explanation} {words}".strip()
+    return Decision(
+        message,
+        changes={
+            "status": Status.SCHEDULED,
+            "send_at": send_at,
+            "attempts": max(message.attempts - 1, 0),
+            "explanation": explanation,
+        },
+        tally="held",
+    )
 
 
 def _campaign_hold(message: Message, *, now: dt.datetime) -> Decision | None:

@@ -127,3 +127,14 @@ def _live_server_requests_finish(timeout: float = 10.0) -> None:
 def phone_page(phone_page_make) -> Any:
     """A page on a phone in English (Accept-Language en-US); `page.goto("/path")` opens the live server."""
     return phone_page_make()
+
+
+@pytest.fixture
+def screenshots(tmp_path) -> Path:
+    """Where a browser test saves its screenshots: docs/screenshots/ with UPDATE_SCREENSHOTS=1, else a temp folder.
+
+    So `make test` leaves the tracked pictures alone; `UPDATE_SCREENSHOTS=1 make pytest` renews them.
+    """
+    if os.environ.get("UPDATE_SCREENSHOTS", "") not in ("", "0"):
+        return Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+    return tmp_path

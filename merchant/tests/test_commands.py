@@ -151,6 +151,7 @@ class TestSyncSchedules:
             ("merchant.inbound_events_drain", "merchant.tasks.inbound_events_drain_task"),
             ("merchant.inbound_events_waiting_sweep", "merchant.tasks.inbound_events_waiting_sweep_task"),
             ("merchant.task_results_prune", "merchant.tasks.task_results_prune_task"),
+            ("reviews.review_reminders_plan", "reviews.tasks.review_reminders_plan_task"),
         ]
 
     def test_an_edited_schedule_is_put_back(self):

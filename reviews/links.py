@@ -1,0 +1,93 @@
+"""Review links: signed tokens naming one review request of one shop, and the template links that carry them.
+
+The token is `django.core.signing` over (request id, shop id) with its own salt and the moment it
+was made: nobody can make one for another request, it names nothing else, and it stops working
+`ReviewPolicy.link_valid_days` after the message carrying it was sent (each message, a reminder
+too, carries a fresh one). `{{ links.review }}` opens the review page; `{{ links.review_star_1 }}`
+to `{{ links.review_star_5 }}` open it with that many stars chosen (GET only pre-fills the form).
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core import signing
+from django.urls import reverse
+
+from journeys.context import LinkSpec
+
+SALT = "reviews.review_page"
+REVIEW_TRIGGERS = frozenset({"review_request", "review_reminder"})
+STARS = range(1, 6)
+
+
+def review_token(*, request_id: int, shop_id: int) -> str:
+    return signing.dumps([request_id, shop_id], salt=SALT)
+
+
+def review_url(*, request_id: int, shop_id: int, stars: int | None = None) -> str:
+    url = settings.PUBLIC_BASE_URL + reverse("review-page", args=[review_token(request_id=request_id, shop_id=shop_id)])
+    return f"{url}?stars={stars}" if stars else url
+
+
+@dataclass(frozen=True)
+class TokenPayload:
+    request_id: int
+    shop_id: int
+    issued_at: dt.datetime  # when the message carrying it was made
+
+    def expires_at(self, *, valid_days: int) -> dt.datetime:
+        return self.issued_at + dt.timedelta(days=valid_days)
+
+
+def token_read(token: str) -> TokenPayload | None:
+    """What a genuine token names and when it was made, whatever its age; None for anything tampered or made up."""
+    try:
+        value = signing.loads(token, salt=SALT)
+    except signing.BadSignature:
+        return None
+    if not (isinstance(value, list) and len(value) == 2 and all(type(part) is int for part in value)):
+        return None
+    # The signature covers "payload:timestamp", so the timestamp of a genuine token is genuine too.
+    issued = dt.datetime.fromtimestamp(signing.b62_decode(token.rsplit(":", 2)[1]), tz=dt.UTC)
+    return TokenPayload(request_id=value[0], shop_id=value[1], issued_at=issued)
+
+
+def request_id_of(message) -> int | None:
+    """The review request a review message is about, from its step ("review-42", "review-42-reminder-1")."""
+    if message.trigger not in REVIEW_TRIGGERS:
+        return None
+    parts = message.step.split("-")
+    return int(parts[1]) if len(parts) >= 2 and parts[0] == "review" and parts[1].isdigit() else None
+
+
+def _link_maker(stars: int | None):
+    def make(message) -> str:
+        if message.trigger not in REVIEW_TRIGGERS:
+            return ""
+        request_id = request_id_of(message)
+        if request_id is None:  # a preview in the admin: an example of the link, which opens nothing
+            return f"{settings.PUBLIC_BASE_URL}/r/example" + (f"?stars={stars}" if stars else "")
+        return review_url(request_id=request_id, shop_id=message.shop_id, stars=stars)
+
+    return make
+
+
+_WORST_CASE = "https://care.example.com/r/" + "x" * 64
+REVIEW_LINKS = [
+    LinkSpec(
+        name="review",
+        description="Review page of the request: stars, words, photos, no login (review requests only)",
+        worst_case=_WORST_CASE,
+        make=_link_maker(None),
+    ),
+    *(
+        LinkSpec(
+            name=f"review_star_{stars}",
+            description=f"Review page with {stars} star{'s' if stars > 1 else ''} chosen (review requests only)",
+            worst_case=f"{_WORST_CASE}?stars={stars}",
+            make=_link_maker(stars),
+        )
+        for stars in STARS
+    ),
+]
