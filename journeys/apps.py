@@ -10,6 +10,7 @@ class JourneysConfig(AppConfig):
     def ready(self) -> None:
         from anymail.signals import tracking
 
+        from journeys.campaigns.demo import campaigns_demo_seed
         from journeys.consent_policy import country_message_classes_default_create
         from journeys.context import link_register
         from journeys.selectors import (
@@ -22,7 +23,7 @@ class JourneysConfig(AppConfig):
         from journeys.services.planning import order_event_plan
         from journeys.services.rules import care_rules_default_create
         from journeys.services.unsubscribe import UNSUBSCRIBE_LINK
-        from merchant import order_listeners, shop_listeners, timeline
+        from merchant import demo, order_listeners, shop_listeners, timeline
 
         order_listeners.register_in_transaction(order_event_plan)
         shop_listeners.register_on_created(care_rules_default_create)
@@ -32,3 +33,4 @@ class JourneysConfig(AppConfig):
         timeline.register_timeline_source(inbound_sms_timeline_entries)
         tracking.connect(email_tracking_received, dispatch_uid="journeys.email_events")
         link_register(UNSUBSCRIBE_LINK)
+        demo.register_demo_step(campaigns_demo_seed)

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin.apps import AdminConfig
 
 
 class MerchantConfig(AppConfig):
@@ -6,3 +7,9 @@ class MerchantConfig(AppConfig):
 
     name = "merchant"
     verbose_name = "Shop"
+
+
+class MerchantAdminConfig(AdminConfig):
+    """Django's admin with models grouped by task (merchant.admin_site)."""
+
+    default_site = "merchant.admin_site.MerchantAdminSite"

@@ -1,9 +1,10 @@
 """Admin of journeys: care rules with their templates, coupon pools, the outbox, SMS accounts and
-texts from customers, and the consent settings (message classes by country, contact budget).
+texts from customers, the consent settings (message classes by country, contact budget), and
+campaigns and holiday greetings with their audiences and the approved calendar.
 
 Importing this package (Django's admin autodiscovery does at startup) registers the ModelAdmins.
 """
 
-from journeys.admin import channels, consent, coupons, outbox, rules
+from journeys.admin import campaigns, channels, consent, coupons, greetings, outbox, rules
 
-__all__ = ["channels", "consent", "coupons", "outbox", "rules"]
+__all__ = ["campaigns", "channels", "consent", "coupons", "greetings", "outbox", "rules"]

@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.contrib.admin.utils import quote, unquote
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -14,7 +15,7 @@ from django.utils.translation import ngettext
 
 from journeys.context import CONTEXT_SCHEMA, Field, context_worst_case, links_all
 from journeys.forms import CareRuleForm, MessageTemplateForm
-from journeys.models import CareRule, Channel, MessageTemplate
+from journeys.models import Campaign, CareRule, Channel, HolidayGreeting, MessageTemplate
 from journeys.selectors import (
     care_rule_calendar_list,
     message_preview_get,
@@ -31,6 +32,15 @@ from merchant.admin.tenancy import ADD, CHANGE, VIEW, Role, ShopListFilter, Shop
 from merchant.models import Order
 
 OWNER_EDITS = {Role.OWNER: frozenset({VIEW, ADD, CHANGE}), Role.AGENT: frozenset({VIEW})}
+# Each campaign and holiday greeting has a rule of its own, edited from the campaign's or greeting's page.
+CAMPAIGN_TRIGGERS = ("campaign", "holiday_greeting")
+
+
+class CareRuleChangeList(ChangeList):
+    """The order-care rules: the rules of campaigns and greetings are reached from their own pages."""
+
+    def get_queryset(self, request, exclude_parameters=None):
+        return super().get_queryset(request, exclude_parameters).exclude(trigger__in=CAMPAIGN_TRIGGERS)
 
 
 class TriggerFilter(admin.SimpleListFilter):
@@ -190,8 +200,13 @@ class CareRuleAdmin(ShopScopedAdmin):
             message_template_save(template=template)
         formset.save_m2m()
 
+    def get_changelist(self, request, **kwargs):
+        return CareRuleChangeList
+
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         context["template_variables"] = template_variables()
+        if obj is not None and obj.trigger in CAMPAIGN_TRIGGERS:
+            context["rule_owners"] = rule_owners(obj)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     # --- pages of one rule -------------------------------------------------------------------------------
@@ -288,6 +303,17 @@ class CareRuleAdmin(ShopScopedAdmin):
             rows=rows,
             total=sum(day.count for day in days),
         )
+
+
+def rule_owners(rule: CareRule) -> list[tuple[str, str]]:
+    """(name, admin page) of the holiday greeting or campaign whose message `rule` is."""
+    greeting = HolidayGreeting.objects.filter(rule=rule).first()
+    if greeting is not None:
+        return [(greeting.name, reverse("admin:journeys_holidaygreeting_change", args=[quote(greeting.pk)]))]
+    return [
+        (campaign.name, reverse("admin:journeys_campaign_change", args=[quote(campaign.pk)]))
+        for campaign in Campaign.objects.filter(rule=rule, greeting__isnull=True).order_by("-pk")[:3]
+    ]
 
 
 def template_variables() -> list[tuple[str, str]]:

@@ -19,7 +19,8 @@ given in English and in each language the shop and its customers use where the p
 a missing language falls back to English when a message is rendered (`holiday_name_pick`).
 
 Nothing here writes: `journeys.campaigns.greetings` stores what the owner approves, and the
-approved rows, not the package, decide when greetings go out.
+approved rows, not the package, decide when greetings go out. The reads of the approved calendar
+(per date, and the owner's review) are in `journeys.campaigns.selectors.calendar`.
 """
 
 import datetime as dt
@@ -34,13 +35,9 @@ from dataclasses import dataclass, field
 import holidays
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
-from django.db.models.lookups import GreaterThanOrEqual
-from django.utils import timezone
 
-from journeys.campaigns.models import ApprovedHoliday, Audience, Campaign, HolidayGreeting, ShopDate
-from merchant.models import Customer, Merchant, Order
+from journeys.campaigns.models import ApprovedHoliday, Campaign, ShopDate
+from merchant.models import Customer, Merchant
 
 FIRST_ORDER_ANNIVERSARY = ShopDate.Kind.FIRST_ORDER_ANNIVERSARY.value  # also the key greetings use
 LIBRARY_VERSION = f"holidays {holidays.__version__}"
@@ -452,117 +449,3 @@ def occurrence_holiday_name(campaign: Campaign, *, language: str, country: str =
         return ""
     ranked = sorted(cache, key=lambda row: (row[0] != country, row[0] != ""))
     return holiday_name_pick(ranked[0][1], language=language)
-
-
-# --- the admin calendar (a selector) --------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CalendarDay:
-    date: dt.date
-    holidays: tuple[ApprovedHoliday, ...]
-    countries: tuple[str, ...]  # whose holidays they are; empty when one is a shop date (everyone)
-    everyone: bool  # a shop date: customers of every country
-    customers: int  # customers who would be greeted: in those countries and, with a greeting, in its audience
-    greetings: tuple[str, ...] = ()  # names of the shop's active greetings covering one of the holidays
-
-
-def audience_customers_q(audience: Audience, *, now: dt.datetime, default_language: str = "") -> Q:
-    """The customers of an audience (target customers) as a filter on Customer, without joins that duplicate rows.
-
-    The same filters as the fan-out's (`journeys.campaigns.fanout.audience_sql`): a customer without
-    a language is in `default_language` (the shop's), as their messages are.
-    """
-    condition = Q(shop_id=audience.shop_id)
-    countries = [str(country) for country in audience.countries]
-    if countries:
-        condition &= Q(country__in=countries)
-    if audience.languages:
-        languages = Q(language__in=audience.languages)
-        if default_language in audience.languages:
-            languages |= Q(language="")
-        condition &= languages
-    tag_ids = [tag.pk for tag in audience.tags.all()] if audience.pk else []
-    if tag_ids:
-        through = Customer.tags.through
-        condition &= Q(Exists(through.objects.filter(customer_id=OuterRef("pk"), tag_id__in=tag_ids)))
-    if audience.ordered_within_months:
-        since = now - relativedelta(months=audience.ordered_within_months)
-        condition &= Q(Exists(Order.objects.filter(customer_id=OuterRef("pk"), placed_at__gte=since)))
-    if audience.min_orders:
-        orders = (
-            Order.objects.filter(customer_id=OuterRef("pk"))
-            .order_by()
-            .values("customer_id")
-            .annotate(n=Count("pk"))
-            .values("n")
-        )
-        condition &= Q(GreaterThanOrEqual(Coalesce(Subquery(orders), 0), audience.min_orders))
-    return condition
-
-
-def approved_calendar_list(
-    *,
-    shop: Merchant,
-    start: dt.date,
-    end: dt.date | None = None,
-    greeting: HolidayGreeting | None = None,
-    now: dt.datetime | None = None,
-) -> list[CalendarDay]:
-    """Per approved date in [start, end) (default twelve months): its holidays, countries, and how many
-    customers would be greeted. With `greeting`: only its holidays, counted within its audience.
-
-    Three queries whatever the number of dates: the approved rows, the active greetings, and one
-    COUNT per distinct set of countries, all in a single aggregate statement.
-    """
-    now = now or timezone.now()
-    end = end or calendar_window(start)[1]
-    rows = ApprovedHoliday.objects.filter(shop=shop, date__gte=start, date__lt=end).order_by("date", "country", "key")
-    if greeting is not None:
-        rows = rows.filter(key__in=[key for key in greeting.holiday_keys if key != FIRST_ORDER_ANNIVERSARY])
-    by_date: dict[dt.date, list[ApprovedHoliday]] = defaultdict(list)
-    for row in rows:
-        by_date[row.date].append(row)
-    greetings = list(
-        HolidayGreeting.objects.filter(shop=shop, is_active=True).order_by("name").values_list("name", "holiday_keys")
-    )
-    country_sets: dict[tuple[str, ...] | None, str] = {}
-    for day_rows in by_date.values():
-        country_sets.setdefault(_country_set(day_rows), f"n{len(country_sets)}")
-    customers = Customer.objects.filter(shop=shop)
-    if greeting is not None:
-        customers = customers.filter(
-            audience_customers_q(greeting.audience, now=now, default_language=shop.default_language)
-        )
-    counts = (
-        customers.aggregate(
-            **{
-                alias: Count("pk") if codes is None else Count("pk", filter=Q(country__in=codes))
-                for codes, alias in country_sets.items()
-            }
-        )
-        if country_sets
-        else {}
-    )
-    days = []
-    for date, day_rows in sorted(by_date.items()):
-        codes = _country_set(day_rows)
-        keys = {row.key for row in day_rows}
-        days.append(
-            CalendarDay(
-                date=date,
-                holidays=tuple(day_rows),
-                countries=tuple(sorted({str(row.country) for row in day_rows if row.country})),
-                everyone=codes is None,
-                customers=counts.get(country_sets[codes]) or 0,
-                greetings=tuple(name for name, greeting_keys in greetings if keys & set(greeting_keys)),
-            )
-        )
-    return days
-
-
-def _country_set(rows: list[ApprovedHoliday]) -> tuple[str, ...] | None:
-    """The countries whose customers the day's holidays greet; None when one of them greets everyone."""
-    if any(not row.country for row in rows):
-        return None
-    return tuple(sorted({str(row.country) for row in rows}))

@@ -12,7 +12,6 @@
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -26,7 +25,6 @@ from journeys.campaigns.calendar import (
     Candidate,
     UnknownSubdivision,
     calendar_candidates,
-    calendar_window,
     holiday_name_pick,
     shop_date_names,
 )
@@ -42,8 +40,6 @@ from merchant.models import Merchant
 # zones reach a local date up to 14 hours before UTC does).
 SCHEDULE_AHEAD_DAYS = 2
 MAX_LEAD_DAYS = 30
-# How far a holiday may have moved for the review to call it "moved" rather than "gone".
-MOVED_WITHIN = dt.timedelta(days=45)
 # A greeting date (occurrence) that has started planning or sending cannot lose its approved date.
 OCCURRENCE_STARTED = frozenset({Campaign.Status.PLANNING, Campaign.Status.SENDING, Campaign.Status.PAUSED})
 
@@ -176,126 +172,6 @@ def calendar_unapprove(*, shop: Merchant, holiday_ids: Iterable[int], user: Any 
         if (occurrence.holiday_key, occurrence.holiday_date) not in remaining:
             _occurrence_withdraw(occurrence, actor=actor)
     return len(rows)
-
-
-@dataclass(frozen=True)
-class ReviewRow:
-    """A candidate of the next twelve months and, when approved, the stored row."""
-
-    candidate: Candidate
-    approved: ApprovedHoliday | None = None
-
-    @property
-    def is_approved(self) -> bool:
-        return self.approved is not None or self.candidate.every_day
-
-
-@dataclass(frozen=True)
-class CalendarDifference:
-    """An approved date the calendar now describes otherwise. Greetings keep the approved date and names."""
-
-    MOVED = "moved"
-    RENAMED = "renamed"
-    GONE = "gone"
-
-    kind: str
-    approved: ApprovedHoliday
-    now: Candidate | None  # what the package (or the shop date) says today; None when gone
-
-    @property
-    def description(self) -> str:
-        name = self.approved.names.get("en") or holiday_name_pick(self.approved.names, language="en")
-        where = self.approved.subdivision or str(self.approved.country) or _("all countries")
-        when = f"{self.approved.date:%Y-%m-%d}"
-        if self.kind == self.MOVED:
-            return _("%(name)s (%(where)s) is approved on %(when)s; the calendar now says %(now)s.") % {
-                "name": name,
-                "where": where,
-                "when": when,
-                "now": f"{self.now.date:%Y-%m-%d}",
-            }
-        if self.kind == self.RENAMED:
-            return _("%(name)s (%(where)s) on %(when)s is now called “%(now)s”; the approved name stays.") % {
-                "name": name,
-                "where": where,
-                "when": when,
-                "now": self.now.name,
-            }
-        return _("%(name)s (%(where)s) on %(when)s is no longer in the calendar; it is still approved.") % {
-            "name": name,
-            "where": where,
-            "when": when,
-        }
-
-
-@dataclass(frozen=True)
-class CalendarReview:
-    start: dt.date
-    end: dt.date  # exclusive
-    rows: list[ReviewRow]
-    differences: list[CalendarDifference]
-    unsupported_countries: tuple[str, ...] = ()
-
-
-def _renamed(approved: ApprovedHoliday, candidate: Candidate) -> bool:
-    return any(
-        approved.names.get(language) and approved.names[language] != name for language, name in candidate.names.items()
-    )
-
-
-def calendar_review(shop: Merchant, *, start: dt.date, subdivisions: Iterable[str] = ()) -> CalendarReview:
-    """The next twelve months from `start` for the owner to approve: every candidate with its approved row
-    (if any), and each approved date the calendar now disagrees with (moved, renamed or gone).
-
-    Writes nothing. A difference never changes a greeting: the approved date and names stand until
-    the owner withdraws them and approves the new ones.
-    """
-    start, end = calendar_window(start)
-    # A little wider than the window, so a holiday that moved across its edge is "moved", not "gone".
-    found = calendar_candidates(
-        shop=shop, start=start - MOVED_WITHIN, end=end + MOVED_WITHIN, subdivisions=subdivisions
-    )
-    approved = list(ApprovedHoliday.objects.filter(shop=shop, date__gte=start, date__lt=end).order_by("date", "pk"))
-    by_slot = {(str(row.country), row.subdivision, row.key, row.date): row for row in approved}
-    candidate_slots = {(*candidate.identity, candidate.date) for candidate in found.candidates}
-    rows = [
-        ReviewRow(candidate, by_slot.get((*candidate.identity, candidate.date)))
-        for candidate in found.candidates
-        if start <= candidate.date < end or candidate.every_day
-    ]
-    differences = []
-    for row in approved:
-        slot = (str(row.country), row.subdivision, row.key, row.date)
-        if slot in candidate_slots:
-            candidate = next(c for c in found.candidates if (*c.identity, c.date) == slot)
-            if _renamed(row, candidate):
-                differences.append(CalendarDifference(CalendarDifference.RENAMED, row, candidate))
-            continue
-        identity = slot[:3]
-        moved = [
-            candidate
-            for candidate in found.candidates
-            if candidate.identity == identity
-            and abs(candidate.date - row.date) <= MOVED_WITHIN
-            and (*identity, candidate.date) not in by_slot
-        ]
-        if moved:
-            nearest = min(moved, key=lambda candidate: abs(candidate.date - row.date))
-            differences.append(CalendarDifference(CalendarDifference.MOVED, row, nearest))
-            continue
-        # Same day, same country, another key: the package renamed the holiday (its key follows the name).
-        same_day = [
-            candidate
-            for candidate in found.candidates
-            if (candidate.country, candidate.subdivision, candidate.date) == (slot[0], slot[1], row.date)
-            and candidate.source == row.source
-            and (*candidate.identity, candidate.date) not in by_slot
-        ]
-        if same_day:
-            differences.append(CalendarDifference(CalendarDifference.RENAMED, row, same_day[0]))
-        else:
-            differences.append(CalendarDifference(CalendarDifference.GONE, row, None))
-    return CalendarReview(start, end, rows, differences, found.unsupported_countries)
 
 
 # --- greetings ----------------------------------------------------------------------------------------------

@@ -251,6 +251,49 @@ def campaign_create(
     return campaign
 
 
+_DRAFT_FIELDS = ("name", "audience", "timing", "send_on", "send_time", "send_at")
+
+
+@transaction.atomic
+def campaign_update(*, campaign: Campaign, actor: Actor, **changes: Any) -> Campaign:
+    """Change a draft campaign: name, audience, timing, send_on, send_time, send_at. Its message (channel,
+    templates, coupon) is its care rule's, changed on the rule's page.
+
+    Guarantees: only a draft changes (scheduled ones go back to draft first, so nothing already
+    checked moves under the scheduler); a bad value raises ValidationError naming the field and
+    nothing changes.
+    """
+    unknown = sorted(set(changes) - set(_DRAFT_FIELDS))
+    if unknown:
+        raise ValidationError({name: _("This cannot be changed here.") for name in unknown})
+    locked = _locked(campaign)
+    if locked.status != S.DRAFT:
+        raise ValidationError(_("Only a draft can be changed; this campaign is %s.") % locked.get_status_display())
+    if "name" in changes:
+        changes["name"] = (changes["name"] or "").strip()
+        if not changes["name"]:
+            raise ValidationError({"name": _("Give the campaign a name.")})
+    if "timing" in changes:
+        _choice(changes["timing"], Campaign.Timing.values, "timing")
+    audience = changes.get("audience", locked.audience)
+    if not isinstance(audience, Audience) or audience.shop_id != locked.shop_id:
+        raise ValidationError({"audience": _("The audience belongs to another shop.")})
+    if locked.greeting_id and audience.target != Audience.Target.CUSTOMERS:
+        raise ValidationError({"audience": _("A greeting goes to customers; pick an audience of customers.")})
+    send_at = changes.get("send_at")
+    if send_at is not None and timezone.is_naive(send_at):
+        raise ValidationError({"send_at": _("Give the moment with its time zone.")})
+    for name, value in changes.items():
+        setattr(locked, name, value)
+    if locked.send_time is None:
+        locked.send_time = dt.time(10, 0)
+    locked.full_clean()
+    locked.updated_at = timezone.now()
+    locked.save()
+    logger.info("campaign %s (%s) changed by %s: %s", locked.pk, locked.name, actor.label, ", ".join(changes))
+    return locked
+
+
 def _time_in_window(at: dt.time, window: SendWindow) -> bool:
     """Whether the wall time `at` is inside the window's local hours."""
     if window.any_hour:
@@ -371,6 +414,11 @@ def campaign_resume(*, campaign: Campaign, actor: Actor, now: dt.datetime | None
     """
     now = (now or timezone.now()).replace(microsecond=0)
     locked = _locked(campaign)
+    if locked.status != S.PAUSED:  # a draft "resumed" would skip the checks of campaign_schedule
+        raise InvalidTransition(
+            _("The campaign “%(name)s” is %(status)s, not paused: there is nothing to resume.")
+            % {"name": locked.name, "status": Campaign.Status(locked.status).label.lower()}
+        )
     if locked.planning_started_at is None:
         to = S.SCHEDULED
     elif locked.planning_finished_at is None:

@@ -1,4 +1,5 @@
-"""Browser fixtures (a pytest plugin, loaded by the root conftest.py): customer pages on a phone, in real Chromium.
+"""Browser fixtures (a pytest plugin, loaded by the root conftest.py): customer pages on a phone, in real Chromium,
+and admin pages on a desktop (`desktop_page`, logged in with `admin_login`).
 
 The browser is Debian's `chromium` package (`apt-get install -y chromium`), driven by Playwright
 through `executable_path`; Playwright's own browser download is not used. `CHROMIUM_PATH`
@@ -138,3 +139,23 @@ def screenshots(tmp_path) -> Path:
     if os.environ.get("UPDATE_SCREENSHOTS", "") not in ("", "0"):
         return Path(__file__).resolve().parents[2] / "docs" / "screenshots"
     return tmp_path
+
+
+@pytest.fixture
+def desktop_page(browser, live_server, settings) -> Iterator[Any]:
+    """A page of a desktop browser (1280x900, English) whose relative URLs go to the live server: the admin."""
+    settings.PUBLIC_BASE_URL = live_server.url
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US", base_url=live_server.url)
+    context.set_default_timeout(TIMEOUT_MS)
+    yield context.new_page()
+    context.close()
+    _live_server_requests_finish()
+
+
+def admin_login(page: Any, *, username: str, password: str) -> None:
+    """Log in to the admin through its login form, as a person would."""
+    page.goto("/admin/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/admin/")

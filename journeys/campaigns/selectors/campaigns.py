@@ -1,21 +1,17 @@
-"""Reads of campaigns: who an audience reaches (the admin's preview) and how far a campaign has got.
+"""Reads of campaigns: the campaigns of a person's shops, their test sends, and how far one has got.
 
-Both are tenancy-safe by construction: the shop comes from the audience or the campaign, never
-from the caller. Both are a single grouped statement.
+Tenancy-safe by construction: lists take the shop ids of the person asking; progress takes its shop
+from the campaign. Progress is a single grouped statement.
 """
 
-import datetime as dt
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from django.db import connection
 from django.db.models import Count, QuerySet
-from django.utils import timezone
 
-from journeys.campaigns import fanout
-from journeys.campaigns.models import Audience, Campaign
+from journeys.campaigns.models import Campaign
 from journeys.campaigns.services import TEST_STEP
-from journeys.models import CareRule, Channel, Message, MessageClass, OverBudget
+from journeys.models import Message
 
 Status = Message.Status
 
@@ -33,89 +29,19 @@ def campaign_get(*, shop_ids, pk: int) -> Campaign | None:
     return campaign_list(shop_ids=shop_ids).filter(pk=pk).first()
 
 
+def campaign_messages_sample(*, campaign: Campaign, limit: int = 20) -> list[Message]:
+    """The first `limit` messages the fan-out planned (test sends aside), with their customers: who gets what."""
+    return list(
+        Message.objects.filter(shop_id=campaign.shop_id, campaign=campaign)
+        .exclude(step=TEST_STEP)
+        .select_related("customer", "order")
+        .order_by("pk")[:limit]
+    )
+
+
 def campaign_test_sends(*, campaign: Campaign) -> QuerySet[Message]:
     """The test sends of a campaign, newest first (not part of its progress)."""
     return Message.objects.filter(shop_id=campaign.shop_id, campaign=campaign, step=TEST_STEP).order_by("-id")
-
-
-# --- audience preview --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AudienceCount:
-    """Who an audience reaches now, as the fan-out would plan it."""
-
-    total: int  # customers (or orders) matching the audience
-    reachable: int  # of them, those who would be sent the message
-    by_country: dict[str, int] = field(default_factory=dict)  # "" for customers without a country
-    by_language: dict[str, int] = field(default_factory=dict)  # the language the message would be in
-    by_channel: dict[str, int] = field(default_factory=dict)  # channel used, of the reachable ones
-    suppressed: dict[str, int] = field(default_factory=dict)  # reason -> how many would be suppressed
-
-    @property
-    def suppressed_total(self) -> int:
-        return self.total - self.reachable
-
-
-def audience_count(
-    audience: Audience,
-    *,
-    campaign: Campaign | None = None,
-    channel: str = Channel.SMS,
-    fallback_channel: str = Channel.EMAIL,
-    message_class: str = MessageClass.MARKETING,
-    over_budget: str = OverBudget.DROP,
-    now: dt.datetime | None = None,
-) -> AudienceCount:
-    """How many customers (or orders) `audience` matches, by country and language, and how many would be
-    suppressed and why (no consent, opted out, no usable address, contact budget), for a message sent
-    over `channel` (then `fallback_channel`) of `message_class`, or as `campaign` would send it (its
-    rule, its holiday's countries, its first moment for the budget). One grouped COUNT statement.
-    """
-    now = now or timezone.now()
-    shop = audience.shop
-    if campaign is None:
-        rule = CareRule(
-            shop=shop,
-            trigger=Campaign.Kind.CAMPAIGN,
-            channel=channel,
-            fallback_channel=fallback_channel if fallback_channel != channel else "",
-            message_class=message_class,
-            over_budget=over_budget,
-        )
-        campaign = Campaign(shop=shop, audience=audience, rule=rule, kind=Campaign.Kind.CAMPAIGN)
-    elif campaign.audience_id != audience.pk or campaign.shop_id != audience.shop_id:
-        raise ValueError("The campaign does not use this audience.")
-    moment = max(fanout.campaign_first_moment(campaign) or now, now)
-    plan = fanout.plan_for(campaign, now=now, anchor=moment)
-    zone = fanout.ZoneTime(shop.time_zone, fanout.planning_anchor(moment), "")
-    z_sql, params = fanout.recipients_sql(plan, zones=[zone], raw_zones=[shop.time_zone], after=None, upto=None)
-    sql = f"SELECT z.country, z.lang, z.ch, z.reason, COUNT(*) FROM ({z_sql}) z GROUP BY 1, 2, 3, 4"  # noqa: S608 - built from the models; values are parameters
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    by_country: Counter = Counter()
-    by_language: Counter = Counter()
-    by_channel: Counter = Counter()
-    suppressed: Counter = Counter()
-    total = reachable = 0
-    for country, language, used, reason, count in rows:
-        total += count
-        by_country[country or ""] += count
-        by_language[language] += count
-        if reason:
-            suppressed[reason] += count
-        else:
-            reachable += count
-            by_channel[used] += count
-    return AudienceCount(
-        total=total,
-        reachable=reachable,
-        by_country=dict(by_country.most_common()),
-        by_language=dict(by_language.most_common()),
-        by_channel=dict(by_channel.most_common()),
-        suppressed=dict(suppressed.most_common()),
-    )
 
 
 # --- progress ------------------------------------------------------------------------------------------------
@@ -143,6 +69,12 @@ class CampaignProgress:
     @property
     def suppressed_total(self) -> int:
         return sum(self.suppressed.values())
+
+    @property
+    def suppressed_labelled(self) -> list[tuple[str, str, int]]:
+        """(reason, its words, count), for a page."""
+        labels = dict(Message.Reason.choices)
+        return [(reason, str(labels.get(reason, reason)), count) for reason, count in self.suppressed.items()]
 
     @property
     def finished(self) -> int:

@@ -13,7 +13,6 @@ from journeys.campaigns.calendar import (
     FIRST_ORDER_ANNIVERSARY,
     Category,
     UnknownSubdivision,
-    approved_calendar_list,
     black_friday,
     calendar_candidates,
     calendar_countries,
@@ -21,6 +20,7 @@ from journeys.campaigns.calendar import (
     holiday_key,
 )
 from journeys.campaigns.models import ApprovedHoliday, Audience, ShopDate
+from journeys.campaigns.selectors import approved_calendar_list
 from merchant.tests.factories import CustomerFactory, OrderFactory, TagFactory
 
 pytestmark = pytest.mark.django_db

@@ -11,10 +11,8 @@ from django.core.exceptions import ValidationError
 from journeys.campaigns import calendar
 from journeys.campaigns.calendar import FIRST_ORDER_ANNIVERSARY, Candidate
 from journeys.campaigns.greetings import (
-    CalendarDifference,
     _occurrence_create,
     calendar_approve,
-    calendar_review,
     calendar_unapprove,
     greetings_schedule_due,
     holiday_greeting_create,
@@ -22,6 +20,7 @@ from journeys.campaigns.greetings import (
     holiday_greeting_update,
 )
 from journeys.campaigns.models import ApprovedHoliday, Audience, Campaign, HolidayGreeting, ShopDate
+from journeys.campaigns.selectors import CalendarDifference, calendar_review
 from journeys.campaigns.tasks import greetings_schedule_due_task
 from journeys.models import CareRule, MessageTemplate
 from journeys.services.content import content_copy_rules_apply, content_render, message_content, message_context

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from faker import Faker
 
-from merchant import services
+from merchant import demo, services
 from merchant.actors import Actor
 from merchant.models import Customer, Merchant, Order, Product
 from merchant.phones import phone_parse
@@ -224,9 +224,13 @@ class Command(BaseCommand):
             products = self._products(shop)
             created_customers = self._customers(shop, customer_plans)
             created_orders = self._orders(shop, order_plans, products, customer_plans, now)
+            # Other apps' parts of the demo (journeys: holiday calendar, greeting, campaign draft).
+            created_by_apps = demo.demo_steps_run(shop)
         self.stdout.write(f"SHOP={shop.slug}")
         self.stdout.write(f"CUSTOMERS_CREATED={created_customers}")
         self.stdout.write(f"ORDERS_CREATED={created_orders}")
+        for name, count in created_by_apps.items():
+            self.stdout.write(f"{name}={count}")
 
     def _shop(self) -> Merchant:
         shop = Merchant.objects.filter(slug=DEMO_SLUG).first()
