@@ -4,7 +4,8 @@ Templates see plain values, never model objects, so a template cannot call metho
 data outside this list. `CONTEXT_SCHEMA` is the single declaration: it documents each name,
 lets template validation refuse unknown ones, and gives the longest realistic value of each
 field for the worst-case SMS length preview. Other apps add links (review page, return portal,
-order status page) with `link_register()`; journeys never imports them.
+order status page) with `link_register()`, and plain values of their own messages (the words a
+staff member wrote, a referral code) with `value_register()`; journeys never imports them.
 """
 
 import datetime as dt
@@ -112,12 +113,40 @@ def links_all() -> dict[str, LinkSpec]:
     return dict(_links)
 
 
+@dataclass(frozen=True)
+class ValueSpec:
+    """A top-level text value another app adds to the context, e.g. reviews' `staff_message`."""
+
+    name: str
+    description: str
+    worst_case: str
+    # (message) -> the text, or "" when it does not apply. Called for every message rendered: answer ""
+    # without a query for messages of other triggers.
+    make: Callable[..., str]
+
+
+_values: dict[str, ValueSpec] = {}
+
+
+def value_register(spec: ValueSpec) -> ValueSpec:
+    """Let templates use `{{ <name> }}`. Registering the same name again replaces it (app reloads in tests)."""
+    if spec.name in CONTEXT_SCHEMA:
+        raise ValueError(f"“{spec.name}” is a name of the fixed context.")
+    _values[spec.name] = spec
+    return spec
+
+
+def values_all() -> dict[str, ValueSpec]:
+    return dict(_values)
+
+
 def context_names() -> dict[str, Any]:
     """Top-level names with their attributes (a dict) or None for scalars, links included."""
     names: dict[str, Any] = {}
     for name, value in CONTEXT_SCHEMA.items():
         names[name] = set(value) if isinstance(value, dict) else None
     names["links"] = set(_links)
+    names.update(dict.fromkeys(_values))
     return names
 
 
@@ -131,4 +160,5 @@ def context_worst_case() -> dict[str, Any]:
             context[name] = {attribute: spec.worst_case for attribute, spec in value.items()}
     context["lines"] = [context["lines"]] * 3
     context["links"] = {name: spec.worst_case for name, spec in _links.items()}
+    context.update({name: spec.worst_case for name, spec in _values.items()})
     return context

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from journeys.context import CONTEXT_SCHEMA, Field, context_worst_case, links_all
+from journeys.context import CONTEXT_SCHEMA, Field, context_worst_case, links_all, values_all
 from journeys.models import (
     CareRule,
     Channel,
@@ -171,6 +171,8 @@ def _describe(name: str, attribute: str | None = None) -> str:
     if isinstance(spec, dict):
         field = spec.get(attribute or "")
         return field.description if isinstance(field, Field) else ""
+    if spec is None and name in values_all():
+        return values_all()[name].description
     return spec.description if isinstance(spec, Field) else ""
 
 

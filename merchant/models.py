@@ -14,6 +14,7 @@ from django_countries.fields import CountryField
 from phonenumber_field.modelfields import PhoneNumberField
 
 from merchant.timezones import validate_time_zone
+from merchant.web_origins import origin_validate
 
 LANGUAGE_CHOICES = settings.LANGUAGES
 CURRENCY_VALIDATOR = RegexValidator(r"^[A-Z]{3}$", _("Use a three-letter ISO 4217 code such as USD or EUR."))
@@ -45,6 +46,16 @@ class Merchant(BaseModel):
         max_length=11 * 5,
         blank=True,
         help_text=_("Name customers see as the sender of messages. Empty: the shop name."),
+    )
+    storefront_origin = models.CharField(
+        _("storefront address"),
+        max_length=200,
+        blank=True,
+        validators=[origin_validate],
+        help_text=_(
+            "Where the shop's own pages are, e.g. https://shop.example.com: only pages there may read the "
+            "storefront API (reviews) from a browser."
+        ),
     )
     # Signing secrets of inbound webhooks. Kept in clear because HMACs are computed with them;
     # never shown again after they are saved (the admin has write-only fields for them).
@@ -247,6 +258,9 @@ class Order(BaseModel):
     language = models.CharField(max_length=10, choices=LANGUAGE_CHOICES, blank=True)
     warehouse = models.CharField(
         max_length=100, blank=True, help_text=_("Where the order ships from: a warehouse or fulfilment region.")
+    )
+    discount_codes = models.JSONField(
+        default=list, blank=True, help_text=_("Discount or coupon codes used at checkout, as the platform sent them.")
     )
     platform_updated_at = models.DateTimeField(
         null=True, blank=True, help_text=_("When the shop platform last changed the order; older updates are ignored.")

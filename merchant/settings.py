@@ -323,7 +323,8 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Merchant back-office API",
     "DESCRIPTION": "Feed customers, orders and order events from your own systems. "
-    "Authenticate with `Authorization: Bearer <secret API key>`.",
+    "Authenticate with `Authorization: Bearer <secret API key>`. The storefront endpoints (a product's reviews) "
+    "also take the shop's publishable key, from the shop's own web pages.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -20,6 +20,7 @@ urlpatterns = [
     path("health", health, name="health"),
     path("api/", include("merchant.api.urls")),
     path("api/", include("journeys.api.urls")),
+    path("api/", include("reviews.api.urls")),
     path("webhooks/shopify/<slug:shop_slug>", webhook_views.shopify_webhook, name="webhook-shopify"),
     path("webhooks/woocommerce/<slug:shop_slug>", webhook_views.woocommerce_webhook, name="webhook-woocommerce"),
     path("webhooks/twilio/", include("journeys.sms_webhooks")),

@@ -15,6 +15,7 @@ RATINGS = [(stars, str(stars)) for stars in range(1, 6)]
 SCORES = [(score, str(score)) for score in range(0, 11)]
 TITLE_MAX = 150
 TEXT_MAX = 5000
+COMMENT_MAX = 2000
 
 
 class MultipleFileInput(forms.FileInput):
@@ -93,10 +94,105 @@ class NpsForm(forms.Form):
     )
     comment = forms.CharField(
         label=_("What is the main reason for your score?"),
-        max_length=2000,
+        max_length=COMMENT_MAX,
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+
+
+SURVEY_TEXT_MAX = 500
+
+
+class SurveyForm(forms.Form):
+    """The shop's survey questions shown on the page: `q<id>`, a short text or one choice (1 = the first line)."""
+
+    def __init__(self, *args, questions, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.questions = questions
+        for shown in questions:
+            name = f"q{shown.question.pk}"
+            if shown.choices:
+                self.fields[name] = forms.TypedChoiceField(
+                    label=shown.prompt,
+                    choices=[(number, label) for number, label in enumerate(shown.choices, start=1)],
+                    coerce=int,
+                    required=False,
+                    empty_value=None,
+                    widget=forms.RadioSelect,
+                )
+            else:
+                self.fields[name] = forms.CharField(label=shown.prompt, max_length=SURVEY_TEXT_MAX, required=False)
+
+    def rows(self):
+        """(question shown, bound field) in the order asked, for the template."""
+        return [(shown, self[f"q{shown.question.pk}"]) for shown in self.questions]
+
+    def answers(self) -> list[tuple[int, str, int | None]]:
+        """(question id, words, choice) of each answered question: a choice's words as the customer saw them."""
+        found = []
+        for shown in self.questions:
+            value = self.cleaned_data.get(f"q{shown.question.pk}")
+            if value in (None, ""):
+                continue
+            if shown.choices:
+                found.append((shown.question.pk, shown.choices[value - 1], value))
+            else:
+                found.append((shown.question.pk, value.strip(), None))
+        return found
+
+
+class NpsPanelForm(forms.Form):
+    """The NPS panel's filter: a date range (in the shop's zone, both days included) and weeks or months."""
+
+    start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    period = forms.ChoiceField(label=_("Per"), choices=[("month", _("month")), ("week", _("week"))], required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("start"), cleaned.get("end")
+        if start and end and start > end:
+            self.add_error("end", _("The end is before the start."))
+        if start and end and (end - start).days > 3 * 366:
+            self.add_error("start", _("Choose at most three years."))
+        return cleaned
+
+
+class FollowUpForm(forms.Form):
+    """The admin's private message to a reviewer."""
+
+    text = forms.CharField(
+        label=_("Message"),
+        widget=forms.Textarea(attrs={"rows": 6, "cols": 70}),
+        help_text=_(
+            "Sent privately to the customer through the “Review follow-up” care rule, in its channel and hours. "
+            "Kept with the review."
+        ),
+    )
+
+
+class ReviewImportForm(forms.Form):
+    """The admin's CSV upload of reviews (shape only: the rows are read by `reviews.csv_files`)."""
+
+    shop = forms.ModelChoiceField(queryset=None, label=_("Shop"))
+    file = forms.FileField(label=_("CSV file"), help_text=_("UTF-8, comma, semicolon or tab separated, up to 5 MB."))
+
+    MAX_BYTES = 5 * 1024 * 1024
+
+    def __init__(self, *args, shops, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["shop"].queryset = shops
+        if len(shops) == 1:
+            self.fields["shop"].initial = shops.first()
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > self.MAX_BYTES:
+            raise ValidationError(_("The file has %d bytes; at most 5 MB are accepted.") % upload.size)
+        try:
+            return upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ValidationError(_("The file is not UTF-8 text; save it as “CSV UTF-8”.")) from None
 
 
 class HideReviewsForm(forms.Form):

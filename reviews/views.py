@@ -19,11 +19,13 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from reviews.forms import ItemReviewForm, NpsForm
+from reviews.forms import COMMENT_MAX, SURVEY_TEXT_MAX, TEXT_MAX, TITLE_MAX, ItemReviewForm, NpsForm, SurveyForm
 from reviews.links import token_read
 from reviews.models import ReviewMedia, ReviewPolicy, ReviewRequest
-from reviews.selectors import page_language, review_policy_for, review_request_for_page
-from reviews.services.submissions import ItemAnswer, NpsAnswer, review_page_submit
+from reviews.selectors import page_language, page_policy, review_request_for_page
+from reviews.selectors.storefront import public_media_get
+from reviews.selectors.surveys import PageSurvey, page_survey
+from reviews.services.submissions import ItemAnswer, NpsAnswer, SurveyAnswerInput, review_page_submit
 from reviews.uploads import PHOTO_MAX_BYTES, REQUEST_MAX_BYTES, VIDEO_MAX_BYTES, VIDEO_MAX_SECONDS
 
 MB = 1024 * 1024
@@ -35,6 +37,7 @@ class Opened:
     policy: ReviewPolicy
     language: str
     expires_at: dt.datetime
+    survey: PageSurvey | None = None  # read by the form page only
 
 
 def _not_found(request: HttpRequest) -> HttpResponse:
@@ -50,7 +53,7 @@ def _open(request: HttpRequest, token: str) -> Opened | HttpResponse:
     if review_request is None:
         return _not_found(request)
     language = page_language(review_request)
-    policy = review_policy_for(review_request.shop_id)
+    policy = page_policy(review_request)
     expires_at = payload.expires_at(valid_days=policy.link_valid_days)
     if timezone.now() >= expires_at or review_request.status == ReviewRequest.Status.CANCELLED:
         with translation.override(language):
@@ -70,8 +73,11 @@ def _star_labels() -> list[tuple[int, str]]:
     return [(stars, ngettext("%d star", "%d stars", stars) % stars) for stars in range(5, 0, -1)]
 
 
-def _forms(opened: Opened, data=None, files=None, *, stars: int | None = None) -> tuple[list[ItemReviewForm], NpsForm]:
+def _forms(
+    opened: Opened, data=None, files=None, *, stars: int | None = None
+) -> tuple[list[ItemReviewForm], NpsForm, SurveyForm]:
     item_forms = []
+    star_labels = _star_labels()
     for item in opened.request.items.all():
         existing = getattr(item, "review", None)
         media = list(existing.media.all()) if existing else []
@@ -90,13 +96,31 @@ def _forms(opened: Opened, data=None, files=None, *, stars: int | None = None) -
             media_ids=[entry.pk for entry in media],
         )
         form.media_shown = media
+        # Which star is chosen, worked out here rather than in the template: one comparison per star, cheaply.
+        chosen = str(form["rating"].value())
+        # Text, not numbers: the template prints a number through localization, which costs more than the page's SQL.
+        form.star_rows = [(str(value), label, str(value) == chosen) for value, label in star_labels]
         item_forms.append(form)
     nps = getattr(opened.request, "nps", None)
     nps_form = NpsForm(data, prefix="nps", initial={"score": nps.score, "comment": nps.comment} if nps else {})
-    return item_forms, nps_form
+    chosen_score = str(nps_form["score"].value())
+    nps_form.score_rows = [(str(score), str(score) == chosen_score) for score in range(0, 11)]
+    survey = opened.survey
+    survey_form = SurveyForm(
+        data,
+        prefix="survey",
+        questions=survey.questions if survey and survey.due else [],
+        initial={
+            f"q{question_id}": answer.choice if answer.choice is not None else answer.text
+            for question_id, answer in (survey.answers.items() if survey else ())
+        },
+    )
+    return item_forms, nps_form, survey_form
 
 
-def _render_page(request: HttpRequest, opened: Opened, token: str, item_forms, nps_form, *, status: int = 200):
+def _render_page(
+    request: HttpRequest, opened: Opened, token: str, item_forms, nps_form, survey_form, *, status: int = 200
+):
     policy = opened.policy
     errors = []
     for form in item_forms:
@@ -106,21 +130,26 @@ def _render_page(request: HttpRequest, opened: Opened, token: str, item_forms, n
                 f"{form.item.title} · {label}: {message}" if label else f"{form.item.title}: {message}"
                 for message in messages
             )
-    for name, messages in nps_form.errors.items():
-        errors.extend(f"{nps_form.fields[name].label}: {message}" for message in messages)
+    for form in (nps_form, survey_form):
+        for name, messages in form.errors.items():
+            errors.extend(f"{form.fields[name].label}: {message}" for message in messages)
     context = {
         "shop": opened.request.shop,
         "order": opened.request.order,
         "item_forms": item_forms,
         "nps_form": nps_form,
-        "stars": _star_labels(),
-        "scores": range(0, 11),
+        "ask_nps": opened.survey is None or opened.survey.due,
+        "survey_form": survey_form,
         "errors": errors,
         "page_errors": getattr(request, "page_errors", []),
         "coupon_offered": bool(policy.coupon_code or opened.request.coupon_code),
         "coupon_description": policy.coupon_description,
         "expires_at": opened.expires_at,
         "token": token,
+        "title_max": TITLE_MAX,
+        "text_max": TEXT_MAX,
+        "comment_max": COMMENT_MAX,
+        "survey_text_max": SURVEY_TEXT_MAX,
         "photo_limit_mb": PHOTO_MAX_BYTES // MB,
         "video_limit_mb": VIDEO_MAX_BYTES // MB,
         "video_limit_seconds": VIDEO_MAX_SECONDS,
@@ -162,13 +191,16 @@ def review_page(request: HttpRequest, token: str) -> HttpResponse:
     opened = _open(request, token)
     if not isinstance(opened, Opened):
         return opened
+    opened.survey = page_survey(
+        request=opened.request, policy=opened.policy, language=opened.language, now=timezone.now()
+    )
     with translation.override(opened.language):
         if request.method != "POST":
-            item_forms, nps_form = _forms(opened, stars=_stars_from(request))
-            return _render_page(request, opened, token, item_forms, nps_form)
-        item_forms, nps_form = _forms(opened, request.POST, request.FILES)
+            item_forms, nps_form, survey_form = _forms(opened, stars=_stars_from(request))
+            return _render_page(request, opened, token, item_forms, nps_form, survey_form)
+        item_forms, nps_form, survey_form = _forms(opened, request.POST, request.FILES)
         # Every form is checked, so the customer sees all problems at once.
-        checked = [form.is_valid() for form in [*item_forms, nps_form]]
+        checked = [form.is_valid() for form in [*item_forms, nps_form, survey_form]]
         if all(checked):
             answers = [
                 ItemAnswer(
@@ -184,17 +216,29 @@ def review_page(request: HttpRequest, token: str) -> HttpResponse:
                 for form in item_forms
             ]
             nps = NpsAnswer(score=nps_form.cleaned_data["score"], comment=nps_form.cleaned_data["comment"].strip())
-            nothing = all(answer.rating is None for answer in answers) and nps.score is None
-            if nothing and opened.request.status != ReviewRequest.Status.REVIEWED:
-                request.page_errors = [_("Choose the stars for an item, or answer the question at the end.")]
+            if not opened.survey.due:
+                nps = None  # not asked on this page: the customer answered recently
+            survey = [
+                SurveyAnswerInput(question_id=question_id, text=text, choice=choice)
+                for question_id, text, choice in survey_form.answers()
+            ]
+            nothing = all(answer.rating is None for answer in answers) and (nps is None or nps.score is None)
+            if nothing and not survey and opened.request.status != ReviewRequest.Status.REVIEWED:
+                request.page_errors = [
+                    _("Choose the stars for an item, or answer the question at the end.")
+                    if opened.survey.due
+                    else _("Choose the stars for an item.")
+                ]
             else:
                 try:
-                    review_page_submit(request=opened.request, answers=answers, nps=nps, language=opened.language)
+                    review_page_submit(
+                        request=opened.request, answers=answers, nps=nps, survey=survey, language=opened.language
+                    )
                 except ValidationError as error:
                     _errors_to_forms(error, item_forms, request)
                 else:
                     return HttpResponseRedirect(reverse("review-thanks", args=[token]), status=303)
-        return _render_page(request, opened, token, item_forms, nps_form, status=400)
+        return _render_page(request, opened, token, item_forms, nps_form, survey_form, status=400)
 
 
 def _errors_to_forms(error: ValidationError, item_forms: list[ItemReviewForm], request: HttpRequest) -> None:
@@ -251,6 +295,19 @@ def review_media(request: HttpRequest, token: str, media_id: int) -> HttpRespons
     if media is None:
         return _not_found(request)
     return media_file_response(media)
+
+
+@require_http_methods(["GET", "HEAD"])
+def review_public_media(request: HttpRequest, token: str) -> HttpResponse:
+    """A photo or video of a published review, from the storefront API's signed address; anything else is 404."""
+    media = public_media_get(token)
+    if media is None:
+        return _not_found(request)
+    response = media_file_response(media)
+    response["Cache-Control"] = "public, max-age=3600"
+    # Storefront pages on the shop's own address show it (an <img> from another origin).
+    response["Cross-Origin-Resource-Policy"] = "cross-origin"
+    return response
 
 
 def media_file_response(media: ReviewMedia) -> FileResponse:

@@ -13,7 +13,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from journeys.context import CONTEXT_SCHEMA, Field, context_worst_case, links_all
+from journeys.context import CONTEXT_SCHEMA, Field, context_worst_case, links_all, values_all
 from journeys.forms import CareRuleForm, MessageTemplateForm
 from journeys.models import Campaign, CareRule, Channel, HolidayGreeting, MessageTemplate
 from journeys.selectors import (
@@ -327,4 +327,5 @@ def template_variables() -> list[tuple[str, str]]:
         elif name != "links":
             rows.extend((f"{name}.{attribute}", field.description) for attribute, field in spec.items())
     rows.extend((f"links.{name}", link.description) for name, link in links_all().items())
+    rows.extend((name, value.description) for name, value in values_all().items())
     return rows

@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 
 from journeys.campaigns.calendar import occurrence_holiday_name
-from journeys.context import links_all
+from journeys.context import links_all, values_all
 from journeys.models import Channel, Message, MessageClass, MessageTemplate
 from journeys.rendering import html_from_text, template_render
 from journeys.services.links import links_find, links_replace, tracked_links_for_many
@@ -168,6 +168,7 @@ def message_context(message: Message, *, coupon_code: str = "") -> dict[str, Any
         "holiday": holiday,
         "campaign": campaign,
         "links": {name: spec.make(message) for name, spec in links_all().items()},
+        **{name: spec.make(message) for name, spec in values_all().items()},
     }
 
 

@@ -8,6 +8,7 @@ from merchant import services
 from merchant.admin.tenancy import ADD, CHANGE, DELETE, VIEW, Role, ShopListFilter, ShopScopedAdmin
 from merchant.models import Membership, Merchant
 from merchant.services.api_keys import merchant_webhook_secret_set
+from merchant.web_origins import origin_normalize
 
 
 class MerchantForm(forms.ModelForm):
@@ -31,8 +32,12 @@ class MerchantForm(forms.ModelForm):
         model = Merchant
         fields = (
             "name", "slug", "country", "time_zone", "default_language", "currency",
-            "contact_email", "contact_phone", "sender_name",
+            "contact_email", "contact_phone", "sender_name", "storefront_origin",
         )  # fmt: skip
+
+    def clean_storefront_origin(self) -> str:
+        # People paste the address bar: "https://Shop.example.com/" is the origin https://shop.example.com.
+        return origin_normalize(self.cleaned_data.get("storefront_origin", ""))
 
 
 @admin.register(Merchant)
@@ -47,6 +52,7 @@ class MerchantAdmin(ShopScopedAdmin):
         fieldsets = [
             (None, {"fields": ("name", "slug", "country", "time_zone", "default_language", "currency")}),
             ("Contact and sender", {"fields": ("contact_email", "contact_phone", "sender_name")}),
+            ("Storefront", {"fields": ("storefront_origin",)}),
         ]
         if obj is not None:
             secrets = ("shopify_secret", "rotate_webhook_secret") if self.has_change_permission(request, obj) else ()

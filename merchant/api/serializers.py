@@ -101,6 +101,12 @@ class OrderInputSerializer(serializers.Serializer):
         allow_blank=True,
         help_text="Where the order ships from (a warehouse or fulfilment region); campaigns can target it.",
     )
+    discount_codes = serializers.ListField(
+        child=serializers.CharField(max_length=100),
+        required=False,
+        max_length=20,
+        help_text="Discount or coupon codes used at checkout, e.g. a customer's referral code.",
+    )
 
 
 EVENT_TYPES = ("paid", "shipped", "out_for_delivery", "delivered", "cancelled", "refunded")
@@ -228,6 +234,7 @@ class OrderSummarySerializer(serializers.ModelSerializer):
             "source_platform",
             "language",
             "warehouse",
+            "discount_codes",
             "customer",
             "updated_at",
         )

@@ -295,6 +295,7 @@ class OrderApi(APIView):
             language=data.get("language", ""),
             ship_by=data.get("ship_by"),
             warehouse=data.get("warehouse", ""),
+            discount_codes=tuple(dict.fromkeys(data.get("discount_codes", ()))),  # in order, without repeats
             **amounts,
         )
         synced = order_sync(shop=shop, snapshot=snapshot, actor=_actor(request), source_platform="api")

@@ -67,6 +67,21 @@ def object_list(value: object, path: str) -> list[tuple[str, dict]]:
     return result
 
 
+def discount_codes(value: object, path: str) -> tuple[str, ...]:
+    """The `code` of each object of a list (Shopify `discount_codes`, WooCommerce `coupon_lines`), in order,
+    without blanks and repeats."""
+    if value in ({}, ""):  # PHP's empty array as an object
+        return ()
+    codes: list[str] = []
+    for element_path, element in object_list(value, path):
+        code = text(element.get("code"))
+        if len(code) > 100:
+            raise PayloadError(f"{element_path}.code: longer than 100 characters")
+        if code and code not in codes:
+            codes.append(code)
+    return tuple(codes)
+
+
 def text(value: object) -> str:
     """Free text as received (outer spaces trimmed); "" for null, booleans (PHP's false) and objects."""
     if value is None or isinstance(value, bool):

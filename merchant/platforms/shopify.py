@@ -11,6 +11,7 @@ import datetime as dt
 from .fields import (
     ZERO,
     body_object,
+    discount_codes,
     external_id,
     first_text,
     first_text_in,
@@ -97,6 +98,7 @@ def order_snapshot(body: dict) -> OrderSnapshot:
         ),
         tax_total=money(body.get("total_tax"), "total_tax", default=ZERO),
         discount_total=money(body.get("total_discounts"), "total_discounts", default=ZERO),
+        discount_codes=discount_codes(body.get("discount_codes"), "discount_codes"),
         language=language,
         paid_at=paid_at,
         cancelled_at=timestamp(body.get("cancelled_at"), "cancelled_at"),

@@ -80,6 +80,7 @@ class OrderSnapshot:
     paid_at: dt.datetime | None = None  # set when the platform says the order is paid
     ship_by: dt.datetime | None = None  # the promised dispatch time, when the platform knows one
     warehouse: str = ""  # where it ships from, when the platform (or API caller) says
+    discount_codes: tuple[str, ...] = ()  # codes used at checkout, as sent (Shopify discount_codes, Woo coupon_lines)
     cancelled_at: dt.datetime | None = None
     cancel_reason: str = ""
     # "none", "partial" or "full": how much of the order the platform says has shipped.

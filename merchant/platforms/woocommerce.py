@@ -14,6 +14,7 @@ import html
 from .fields import (
     ZERO,
     body_object,
+    discount_codes,
     external_id,
     first_text,
     is_digits,
@@ -75,6 +76,7 @@ def order_snapshot(body: dict) -> OrderSnapshot:
         shipping_total=money(body.get("shipping_total"), "shipping_total", default=ZERO),
         tax_total=money(body.get("total_tax"), "total_tax", default=ZERO),
         discount_total=money(body.get("discount_total"), "discount_total", default=ZERO),
+        discount_codes=discount_codes(body.get("coupon_lines"), "coupon_lines"),
         language=language,
         paid_at=paid_at,
         cancelled_at=cancelled_at,

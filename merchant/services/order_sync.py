@@ -79,6 +79,7 @@ def order_sync(*, shop: Merchant, snapshot: OrderSnapshot, actor: Actor, source_
         # Only a platform that knows the promised dispatch time sets it; others leave it alone.
         **({"ship_by": snapshot.ship_by} if snapshot.ship_by else {}),
         **({"warehouse": snapshot.warehouse[:100]} if snapshot.warehouse else {}),
+        **({"discount_codes": list(snapshot.discount_codes)} if snapshot.discount_codes else {}),
     }
     lines = _lines(shop, snapshot)
     if order is None:

@@ -71,6 +71,7 @@ def order_create(
     total: Decimal | None = None,
     platform_updated_at: dt.datetime | None = None,
     warehouse: str = "",
+    discount_codes: Iterable[str] = (),
 ) -> Order:
     """Create an order awaiting payment with its lines, and the first line of its timeline.
 
@@ -104,6 +105,7 @@ def order_create(
         language=language or (customer.language if customer else "") or "",
         platform_updated_at=platform_updated_at,
         warehouse=warehouse,
+        discount_codes=list(discount_codes),
     )
     row_validate(order)
     order.save()
@@ -134,6 +136,7 @@ ORDER_DETAIL_FIELDS = (
     "language",
     "platform_updated_at",
     "warehouse",
+    "discount_codes",
 )
 
 

@@ -102,6 +102,7 @@ MERCHANT_EDITABLE_FIELDS = (
     "contact_email",
     "contact_phone",
     "sender_name",
+    "storefront_origin",
 )
 
 

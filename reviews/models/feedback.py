@@ -59,14 +59,20 @@ class AttentionItem(BaseModel):
     class Status(models.TextChoices):
         OPEN = "open", _("Open")
         RESOLVED = "resolved", _("Resolved")
+        # The support queue took it (merchant.support_handoff): answered there, not here.
+        HANDED_OVER = "handed_over", _("In the support queue")
 
     S = Status
-    TRANSITIONS: dict[str, frozenset[str]] = {S.OPEN: frozenset({S.RESOLVED}), S.RESOLVED: frozenset()}
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        S.OPEN: frozenset({S.RESOLVED, S.HANDED_OVER}),
+        S.RESOLVED: frozenset(),
+        S.HANDED_OVER: frozenset(),
+    }
     del S
 
     shop = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="attention_items")
     kind = models.CharField(max_length=12, choices=Kind.choices)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN)
     review = models.OneToOneField(
         Review, on_delete=models.CASCADE, null=True, blank=True, related_name="attention_item"
     )
@@ -82,6 +88,10 @@ class AttentionItem(BaseModel):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     resolution_note = models.TextField(blank=True)
+    handed_over_at = models.DateTimeField(null=True, blank=True)
+    queue_reference = models.CharField(
+        max_length=100, blank=True, help_text=_("The support queue's case for it, once handed over.")
+    )
 
     class Meta:
         ordering = ["due_at", "id"]
@@ -94,7 +104,7 @@ class AttentionItem(BaseModel):
                 name="reviews_attentionitem_review_or_nps",
             ),
             models.CheckConstraint(
-                condition=Q(status__in=["open", "resolved"]), name="reviews_attentionitem_status_valid"
+                condition=Q(status__in=["open", "resolved", "handed_over"]), name="reviews_attentionitem_status_valid"
             ),
         ]
         indexes = [models.Index(fields=["shop", "status", "due_at"], name="reviews_attention_queue_idx")]

@@ -1,7 +1,7 @@
 """When and how often a shop asks for reviews, and what it gives for one."""
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -66,6 +66,37 @@ class ReviewPolicy(BaseModel):
     )
     coupon_description = models.CharField(
         max_length=200, blank=True, help_text=_("What the code gives, e.g. “10% off your next order”.")
+    )
+    nps_interval_days = models.PositiveSmallIntegerField(
+        _("ask the NPS and survey questions once in (days)"),
+        default=90,
+        validators=[MaxValueValidator(2 * MAX_DELAY_DAYS)],
+        help_text=_(
+            "A customer who answered within this many days is not asked again: the review page leaves the "
+            "questions off. 0: ask every time."
+        ),
+    )
+    referrals_enabled = models.BooleanField(
+        _("invite happy customers to refer friends"),
+        default=False,
+        help_text=_(
+            "Promoters (NPS 9–10) and customers who gave 4–5 stars get one invitation with a personal code "
+            "(a marketing message: consent and the contact budget apply)."
+        ),
+    )
+    referral_code_prefix = models.CharField(
+        max_length=12,
+        default="FRIEND",
+        validators=[RegexValidator(r"^[A-Z0-9]{1,12}$", _("Use 1 to 12 capital letters or digits."))],
+        help_text=_("Personal codes look like FRIEND-7K3QXM. Create the same codes in your shop platform."),
+    )
+    referral_friend_offer = models.CharField(
+        max_length=200, blank=True, help_text=_("What a friend gets with the code, e.g. “10% off the first order”.")
+    )
+    referral_reward = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text=_("What the referrer gets for each new customer who orders with their code, e.g. “€10 credit”."),
     )
 
     class Meta:

@@ -62,6 +62,9 @@ class Review(BaseModel):
     product_title = models.CharField(max_length=255, blank=True)
     customer = models.ForeignKey(Customer, on_delete=models.SET_NULL, null=True, blank=True, related_name="reviews")
     order = models.ForeignKey(Order, on_delete=models.SET_NULL, null=True, blank=True, related_name="reviews")
+    author_name = models.CharField(
+        max_length=100, blank=True, help_text=_("The name shown with an imported review (others show the customer's).")
+    )
     rating = models.PositiveSmallIntegerField(_("stars"))
     title = models.CharField(max_length=150, blank=True)
     text = models.TextField(blank=True)
@@ -76,6 +79,8 @@ class Review(BaseModel):
     )
     incentive_note = models.CharField(max_length=200, blank=True)
     source = models.CharField(max_length=20, choices=Source.choices, default=Source.REVIEW_REQUEST)
+    # An imported row's content, hashed: importing the same file twice stores each review once.
+    import_key = models.CharField(max_length=64, blank=True, editable=False)
     submitted_at = models.DateTimeField(default=timezone.now)
     edited_at = models.DateTimeField(null=True, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
@@ -100,6 +105,9 @@ class Review(BaseModel):
             ),
             models.CheckConstraint(
                 condition=~Q(status="hidden") | ~Q(hidden_reason=""), name="reviews_review_hidden_with_reason"
+            ),
+            models.UniqueConstraint(
+                fields=["shop", "import_key"], condition=~Q(import_key=""), name="reviews_review_unique_import_key"
             ),
         ]
         indexes = [
@@ -164,6 +172,8 @@ class ReviewEvent(models.Model):
         PUBLISHED = "published", _("Published")
         HIDDEN = "hidden", _("Hidden")
         REPLIED = "replied", _("Replied")
+        FOLLOWED_UP = "followed_up", _("Private message to the customer")
+        IMPORTED = "imported", _("Imported")
 
     review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="events")
     action = models.CharField(max_length=12, choices=Action.choices)

@@ -11,9 +11,10 @@ from journeys.services.rules import care_rule_save, default_templates_create
 from merchant.actors import Actor
 from merchant.models import Merchant
 from reviews.models import ReviewDelay, ReviewPolicy, ReviewPolicyChange
-from reviews.triggers import REVIEW_TRIGGER_SPECS, review_triggers_register
+from reviews.triggers import ACTIVE_WHEN_CREATED, REVIEW_TRIGGER_SPECS, review_triggers_register
 
-# Changes to these are kept (ReviewPolicyChange): they show that no incentive ever depended on a rating.
+# Changes to these are kept (ReviewPolicyChange): they show that no incentive ever depended on a rating, and
+# when referrals and the survey frequency changed.
 AUDITED_FIELDS = (
     "default_delay_days",
     "customer_cap_days",
@@ -24,6 +25,11 @@ AUDITED_FIELDS = (
     "attention_hours",
     "coupon_code",
     "coupon_description",
+    "nps_interval_days",
+    "referrals_enabled",
+    "referral_code_prefix",
+    "referral_friend_offer",
+    "referral_reward",
 )
 
 
@@ -35,9 +41,11 @@ def review_policy_get_or_create(*, shop: Merchant) -> ReviewPolicy:
 
 @transaction.atomic
 def review_rules_default_create(*, shop: Merchant, is_active: bool = False) -> list[CareRule]:
-    """The care rules that send review requests and reminders, with the shipped copy in every language.
+    """The care rules of reviews' messages, with the shipped copy in every language.
 
-    Off until the owner turns them on (on in the demo shop). Idempotent: a rule of the same name stays as it is.
+    Requests and reminders are off until the owner turns them on (on in the demo shop); follow-ups (sent only
+    when a person writes one) and referral invitations (sent only when the policy turns referrals on) are on.
+    Idempotent: a rule of the same name stays as it is.
     """
     rules = []
     review_triggers_register()  # normally done at start-up; a test may have taken a trigger out of the registry
@@ -50,7 +58,7 @@ def review_rules_default_create(*, shop: Merchant, is_active: bool = False) -> l
                     shop=shop,
                     name=str(spec.label),
                     trigger=spec.name,
-                    is_active=is_active,
+                    is_active=is_active or spec.name in ACTIVE_WHEN_CREATED,
                     delay_amount=amount,
                     delay_unit=unit,
                     channel=spec.default_channel,

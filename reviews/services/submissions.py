@@ -1,4 +1,4 @@
-"""What the customer sends from the review page: a review per item, photos and a video, the NPS answer."""
+"""What the customer sends from the review page: a review per item, photos and a video, the NPS and survey answers."""
 
 import datetime as dt
 import hashlib
@@ -11,10 +11,21 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from merchant.actors import Actor
-from reviews.models import NpsResponse, Review, ReviewEvent, ReviewMedia, ReviewPolicy, ReviewRequest
+from reviews.models import (
+    NpsResponse,
+    Review,
+    ReviewEvent,
+    ReviewMedia,
+    ReviewPolicy,
+    ReviewRequest,
+    SurveyAnswer,
+    SurveyQuestion,
+)
 from reviews.screening import review_flags, spam_fingerprint
+from reviews.selectors.surveys import surveyed_since
 from reviews.services.attention import attention_for_nps, attention_for_review
 from reviews.services.moderation import review_event_write
+from reviews.services.referrals import referral_invite_after_answer
 from reviews.services.requests import review_request_mark_reviewed
 from reviews.uploads import PHOTOS_PER_REVIEW, VIDEOS_PER_REVIEW, PreparedFile
 
@@ -40,6 +51,15 @@ class ItemAnswer:
 class NpsAnswer:
     score: int | None
     comment: str = ""
+
+
+@dataclass(frozen=True)
+class SurveyAnswerInput:
+    """An answer to one of the shop's survey questions: words, or a choice (1 = the first) with its words as shown."""
+
+    question_id: int
+    text: str = ""
+    choice: int | None = None
 
 
 @dataclass
@@ -221,6 +241,7 @@ def review_page_submit(
     answers: list[ItemAnswer],
     nps: NpsAnswer | None,
     language: str,
+    survey: list[SurveyAnswerInput] | None = None,
     now: dt.datetime | None = None,
 ) -> SubmitResult:
     """Store what the customer sent from the review page of `request`.
@@ -230,8 +251,11 @@ def review_page_submit(
     flags it (never because of its stars); 1-2 stars or an NPS score of 0-6 opens a "needs
     attention" item; the first answer marks the request reviewed, cancels the reminders not sent yet
     and, when the shop offers a coupon for any honest review, gives that coupon and marks the
-    reviews incentivized. Raises ValidationError naming the form field on a problem; nothing is
-    stored then, no file either.
+    reviews incentivized. The NPS and survey answers are kept only when the page asked them: a customer
+    who answered within the policy's `nps_interval_days` (on another request's page) is not asked, and
+    such answers are ignored. A promoter or a 4-5 star reviewer of a shop with referrals on is invited
+    to refer friends, once (`referral_invite_after_answer`). Raises ValidationError naming the form field
+    on a problem; nothing is stored then, no file either.
     """
     now = now or timezone.now()
     locked = ReviewRequest.objects.select_for_update().select_related("shop", "customer").get(pk=request.pk)
@@ -253,18 +277,76 @@ def review_page_submit(
         if review is not None:
             result.reviews.append(review)
         result.changed |= changed
-    if nps is not None and nps.score is not None:
-        result.changed |= _nps_save(request=locked, answer=nps, language=language, now=now)
+    nps_response = NpsResponse.objects.filter(request=locked).first()
+    asking = (nps is not None and nps.score is not None) or bool(survey)
+    if asking and _survey_due(locked, policy, answered_here=nps_response is not None, now=now):
+        if nps is not None and nps.score is not None:
+            changed, nps_response = _nps_save(
+                request=locked, response=nps_response, answer=nps, language=language, now=now
+            )
+            result.changed |= changed
+        result.changed |= _survey_save(request=locked, inputs=survey or [], language=language, now=now)
     if result.changed:
         review_request_mark_reviewed(request=locked, now=now)
+        referral_invite_after_answer(
+            policy=policy, customer=locked.customer, reviews=result.reviews, nps=nps_response, now=now
+        )
     request.__dict__.update(status=locked.status, coupon_code=locked.coupon_code, reviewed_at=locked.reviewed_at)
     return result
 
 
-def _nps_save(*, request: ReviewRequest, answer: NpsAnswer, language: str, now: dt.datetime) -> bool:
-    response = NpsResponse.objects.filter(request=request).first()
-    if response is not None and (response.score, response.comment) == (answer.score, answer.comment):
+def _survey_due(request: ReviewRequest, policy: ReviewPolicy, *, answered_here: bool, now: dt.datetime) -> bool:
+    """As `reviews.selectors.surveys.survey_due`: the page asked the questions (kept in step with what it showed)."""
+    if answered_here or not policy.nps_interval_days:
+        return True
+    since = now - dt.timedelta(days=policy.nps_interval_days)
+    return not surveyed_since(customer_id=request.customer_id, since=since, except_request_id=request.pk)
+
+
+def _survey_save(*, request: ReviewRequest, inputs: list[SurveyAnswerInput], language: str, now: dt.datetime) -> bool:
+    """Store the answers to the shop's active questions (another shop's or a retired question's are ignored);
+    an answer changed later is updated. Returns whether anything changed."""
+    given = [entry for entry in inputs if entry.text.strip() or entry.choice is not None]
+    if not given:
         return False
+    active = set(
+        SurveyQuestion.objects.filter(
+            shop_id=request.shop_id, is_active=True, pk__in=[entry.question_id for entry in given]
+        ).values_list("pk", flat=True)
+    )
+    existing = {
+        answer.question_id: answer
+        for answer in SurveyAnswer.objects.filter(request=request, question_id__in=active).select_for_update()
+    }
+    changed = False
+    for entry in given:
+        if entry.question_id not in active:
+            continue
+        text = entry.text.strip()
+        answer = existing.get(entry.question_id)
+        if answer is not None and (answer.choice, answer.text) == (entry.choice, text):
+            continue
+        if answer is None:
+            answer = SurveyAnswer(
+                shop_id=request.shop_id,
+                question_id=entry.question_id,
+                request=request,
+                customer_id=request.customer_id,
+                submitted_at=now,
+            )
+        else:
+            answer.edited_at = now
+        answer.language, answer.choice, answer.text = language, entry.choice, text
+        answer.save()
+        changed = True
+    return changed
+
+
+def _nps_save(
+    *, request: ReviewRequest, response: NpsResponse | None, answer: NpsAnswer, language: str, now: dt.datetime
+) -> tuple[bool, NpsResponse | None]:
+    if response is not None and (response.score, response.comment) == (answer.score, answer.comment):
+        return False, response
     if response is None:
         response = NpsResponse(
             shop_id=request.shop_id,
@@ -280,4 +362,4 @@ def _nps_save(*, request: ReviewRequest, answer: NpsAnswer, language: str, now: 
     response.full_clean(exclude=["request", "customer", "order"])
     response.save()
     attention_for_nps(nps=response, now=now)
-    return True
+    return True, response

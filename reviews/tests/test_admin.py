@@ -115,7 +115,7 @@ class TestModeration:
                 "reply_text": "Sorry, a new one is on its way.",
                 **{
                     f"{prefix}-{name}": "0"
-                    for prefix in ("media", "events")
+                    for prefix in ("media", "follow_ups", "events")
                     for name in ("TOTAL_FORMS", "INITIAL_FORMS")
                 },
             },
@@ -203,6 +203,8 @@ class TestPolicy:
             "attention_hours": "24",
             "coupon_code": "THANKS-10",
             "coupon_description": "10% off",
+            "nps_interval_days": "90",
+            "referral_code_prefix": "FRIEND",
             "delays-TOTAL_FORMS": "1",
             "delays-INITIAL_FORMS": "0",
             "delays-0-category": "vouchers",

@@ -216,6 +216,18 @@ class TestTransitionTables:
         if target == "open":
             assert target not in AttentionItem.TRANSITIONS[source], "nothing reopens an item"
             return
+        if target == "handed_over":
+            from merchant.support_handoff import handler_register, handler_unregister
+            from reviews.services.attention import attention_item_hand_over
+
+            handler = handler_register(lambda case: "case:1")
+            try:
+                attention_item_hand_over(item=item)
+            finally:
+                handler_unregister(handler)
+            item.refresh_from_db()
+            assert item.status == (target if target in AttentionItem.TRANSITIONS[source] else source)
+            return
         if target in AttentionItem.TRANSITIONS[source]:
             attention_item_resolve(item=item, actor=Actor.staff(owner), note="Called, sent a new pair.")
             item.refresh_from_db()

@@ -78,7 +78,8 @@ class TestShowing:
 
     def test_the_page_costs_a_fixed_number_of_queries(self, client, asked, clock, django_assert_num_queries, jpeg):
         request, path = asked
-        # The request with its shop, customer, order and NPS answer; its items with their reviews; the policy.
+        # The request with its shop and policy, customer, order, NPS answer and whether the shop asks survey
+        # questions; its items with their reviews; whether the customer answered the NPS question lately.
         with django_assert_num_queries(3):
             assert client.get(path).status_code == 200
         data = answer(

@@ -37,7 +37,9 @@ def test_from_the_email_a_customer_reviews_with_a_photo_on_a_phone_and_gets_the_
         coupon_code="THANKYOU-7F3KQ9", coupon_description="10% off your next order"
     )
     # Sent at once whatever the hour the test runs (the send window has its own tests).
-    CareRule.objects.filter(shop=review_shop).update(send_any_hour=True, fallback_channel="")
+    CareRule.objects.filter(shop=review_shop, message_class="transactional").update(
+        send_any_hour=True, fallback_channel=""
+    )
     order = delivered_order(
         review_shop, customer, [products["socks"]], at=timezone.now().replace(microsecond=0) - dt.timedelta(days=7)
     )
