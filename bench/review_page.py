@@ -33,19 +33,15 @@ import functools
 import http.client
 import json
 import os
-import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 from benchkit import (
     LOOPBACK,
     ROOT,
-    BenchError,
     app_code_fingerprint,
     base_env,
     bench_each_database,
@@ -54,6 +50,7 @@ from benchkit import (
     django_setup,
     fmt,
     free_port,
+    gunicorn_bin,
     machine_busy,
     md_table,
     percentile,
@@ -63,6 +60,8 @@ from benchkit import (
     run,
     run_meta,
     scratch_database,
+    stop_process,
+    wait_until_up,
     write_results,
 )
 
@@ -84,11 +83,6 @@ APP_CODE_FILES = [
     "templates/customer/base.html",
     "merchant/settings.py",
 ]
-
-
-def gunicorn_bin() -> str:
-    venv = ROOT / ".venv" / "bin" / "gunicorn"
-    return str(venv) if venv.exists() else shutil.which("gunicorn") or "gunicorn"
 
 
 # --- Client process (standard library only) ----------------------------------------------------
@@ -274,42 +268,6 @@ def raw_sql(args: dict) -> dict:
 # --- Orchestration ---------------------------------------------------------------------------------
 
 helper = functools.partial(call_script, __file__)
-
-
-def wait_until_up(port: int, proc: subprocess.Popen, log: Path, timeout: float = 60) -> float:
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        if proc.poll() is not None:
-            raise BenchError(f"gunicorn exited ({proc.returncode}):\n{log.read_text()[-3000:]}")
-        try:
-            conn = http.client.HTTPConnection(LOOPBACK, port, timeout=2)
-            conn.request("GET", "/health")
-            response = conn.getresponse()
-            response.read()
-            conn.close()
-            if response.status == 200:
-                return time.monotonic() - started
-            raise BenchError(f"gunicorn answered {response.status} to /health")
-        except OSError:
-            time.sleep(0.2)
-    raise BenchError(f"gunicorn did not answer within {timeout}s:\n{log.read_text()[-3000:]}")
-
-
-def stop_process(proc: subprocess.Popen | None) -> None:
-    """SIGTERM the process group we started (gunicorn master and workers)."""
-    if proc is None:
-        return
-    try:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=5)
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def figures(phase: dict) -> dict:

@@ -33,8 +33,6 @@ import hmac
 import http.client
 import json
 import os
-import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -56,6 +54,7 @@ from benchkit import (
     django_setup,
     fmt,
     free_port,
+    gunicorn_bin,
     machine_busy,
     md_table,
     percentile,
@@ -65,6 +64,8 @@ from benchkit import (
     run,
     run_meta,
     scratch_database,
+    stop_process,
+    wait_until_up,
     write_results,
 )
 
@@ -93,11 +94,6 @@ APP_CODE_FILES = [
     "merchant/models.py",
     "merchant/settings.py",
 ]
-
-
-def gunicorn_bin() -> str:
-    venv = ROOT / ".venv" / "bin" / "gunicorn"
-    return str(venv) if venv.exists() else shutil.which("gunicorn") or "gunicorn"
 
 
 # --- Payloads (shared by the client process and the in-process probe) --------------------------
@@ -614,45 +610,8 @@ def probe(shop, args: dict) -> dict:
 helper = functools.partial(call_script, __file__)
 
 
-def wait_until_up(port: int, proc: subprocess.Popen, log: Path, timeout: float = 60) -> float:
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        if proc.poll() is not None:
-            raise BenchError(f"gunicorn exited ({proc.returncode}):\n{log.read_text()[-3000:]}")
-        try:
-            conn = http.client.HTTPConnection(LOOPBACK, port, timeout=2)
-            conn.request("GET", f"/webhooks/shopify/{SLUG}")
-            response = conn.getresponse()
-            response.read()
-            conn.close()
-            if response.status in (405, 401, 200):
-                return time.monotonic() - started
-            raise BenchError(f"gunicorn answered {response.status} to the readiness probe")
-        except OSError:
-            time.sleep(0.2)
-    raise BenchError(f"gunicorn did not answer within {timeout}s:\n{log.read_text()[-3000:]}")
-
-
 def cpu_ms(before: float | None, after: float | None, deliveries: int) -> float | None:
     return (after - before) * 1000 / deliveries if before is not None and after is not None and deliveries else None
-
-
-def stop_process(proc: subprocess.Popen | None) -> None:
-    """SIGTERM the process group we started (gunicorn master + workers, the drainer)."""
-    if proc is None:
-        return
-    try:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=5)
-        # Leftover children (a worker still finishing) of our own group.
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def bench_database(kind: str, options, fixture: Path) -> dict:
@@ -705,7 +664,7 @@ def bench_database(kind: str, options, fixture: Path) -> dict:
                         [py, "manage.py", "process_inbound"], cwd=ROOT, env=env,
                         stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
                     )  # fmt: skip
-            boot_s = wait_until_up(port, server, log)
+            boot_s = wait_until_up(port, server, log, path=f"/webhooks/shopify/{SLUG}", ready=(405, 401, 200))
             cluster_started = cluster is not None
 
             client_config = {

@@ -14,10 +14,12 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import http.client
 import json
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -330,3 +332,51 @@ def write_results(name: str, meta: dict, results: list[dict], markdown: Callable
     md_path.write_text(markdown(results, meta))
     took = f" ({meta['seconds']:.0f} s)" if "seconds" in meta else ""
     print(f"Results: {json_path}, {md_path}{took}")
+
+
+# --- a gunicorn server under test ---------------------------------------------------------------
+
+
+def gunicorn_bin() -> str:
+    venv = ROOT / ".venv" / "bin" / "gunicorn"
+    return str(venv) if venv.exists() else shutil.which("gunicorn") or "gunicorn"
+
+
+def wait_until_up(
+    port: int, proc: subprocess.Popen, log: Path, *, path: str = "/health", ready=(200,), timeout: float = 60
+) -> float:
+    """Seconds until the server at `port` answers `path` with one of the `ready` statuses."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if proc.poll() is not None:
+            raise BenchError(f"gunicorn exited ({proc.returncode}):\n{log.read_text()[-3000:]}")
+        try:
+            conn = http.client.HTTPConnection(LOOPBACK, port, timeout=2)
+            conn.request("GET", path)
+            response = conn.getresponse()
+            response.read()
+            conn.close()
+            if response.status in ready:
+                return time.monotonic() - started
+            raise BenchError(f"gunicorn answered {response.status} to the readiness probe {path}")
+        except OSError:
+            time.sleep(0.2)
+    raise BenchError(f"gunicorn did not answer within {timeout}s:\n{log.read_text()[-3000:]}")
+
+
+def stop_process(proc: subprocess.Popen | None) -> None:
+    """SIGTERM the process group we started (a gunicorn master and its workers, a drainer)."""
+    if proc is None:
+        return
+    try:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=5)
+        # Leftover children (a worker still finishing) of our own group.
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
