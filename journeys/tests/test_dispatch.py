@@ -2,6 +2,8 @@
 send windows re-checked at claim, leases and crashed dispatchers, rate limits and the clock."""
 
 import datetime as dt
+import gc
+import weakref
 
 import pytest
 import time_machine
@@ -17,6 +19,8 @@ from journeys.services.dispatch import (
     DispatchReport,
     clock_now,
     messages_claim,
+    messages_for_sending,
+    messages_let_go_of_lines,
     messages_reap,
     messages_record,
 )
@@ -244,3 +248,25 @@ class TestBatchLoading:
         body = shipped_message(more[-1]).body
         for expected in ("#7", "Wool socks", "DHL", "+4915112345677", "Anna", care_shop.name):
             assert expected in body
+
+
+class TestMemoryOfABatch:
+    def test_a_decided_batch_lets_go_of_its_order_lines_without_the_garbage_collector(self, care_shop, twilio, noon):
+        """Lines prefetched with an order refer back to it: left in place, only a full collector pass
+        (tens of ms with every thread stopped) would free them. Deciding a batch drops them."""
+        order = shipped_order(care_shop)
+        message_id = shipped_message(order).pk
+        gc.collect()
+        gc.disable()
+        try:
+            messages = messages_for_sending([message_id])
+            lines = list(messages[0].order.lines.all())
+            assert lines, "the order's lines were loaded with the batch"
+            watched = [weakref.ref(line) for line in lines]
+            del lines
+            messages_let_go_of_lines(messages)
+            assert "_prefetched_objects_cache" not in messages[0].order.__dict__
+            del messages
+            assert [ref() for ref in watched] == [None] * len(watched), "freed at once, by reference counting"
+        finally:
+            gc.enable()
