@@ -21,6 +21,7 @@ urlpatterns = [
     path("api/", include("merchant.api.urls")),
     path("api/", include("journeys.api.urls")),
     path("api/", include("reviews.api.urls")),
+    path("api/", include("returns.api.urls")),
     path("webhooks/shopify/<slug:shop_slug>", webhook_views.shopify_webhook, name="webhook-shopify"),
     path("webhooks/woocommerce/<slug:shop_slug>", webhook_views.woocommerce_webhook, name="webhook-woocommerce"),
     path("webhooks/twilio/", include("journeys.sms_webhooks")),
@@ -28,4 +29,6 @@ urlpatterns = [
     path("", include("journeys.urls")),
     # The review page (/r/), its thank-you page and the photos the customer added.
     path("", include("reviews.urls")),
+    # The return portal (/returns/), the satisfaction survey after a case is resolved.
+    path("", include("returns.urls")),
 ]

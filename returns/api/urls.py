@@ -1,0 +1,3 @@
+"""REST API of returns: return requests, refunds, disputes (shop API keys, like the orders API)."""
+
+urlpatterns: list = []

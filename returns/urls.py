@@ -1,0 +1,3 @@
+"""Customer pages of returns: the return portal, the satisfaction survey."""
+
+urlpatterns: list = []

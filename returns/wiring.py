@@ -1,0 +1,33 @@
+"""What returns registers with merchant and journeys at start-up, one function per sub-domain.
+
+Each function is idempotent (registries replace an entry registered again), so tests may call them
+again after a test removed a registration.
+"""
+
+
+def requests_wire() -> None:
+    """Return requests: their triggers and template links, the `return_open` hold, order listeners."""
+
+
+def refunds_wire() -> None:
+    """Refunds: template values of the refund message (amount, method, timing)."""
+
+
+def disputes_wire() -> None:
+    """Disputes: the Shopify disputes webhooks, the `dispute_opened` trigger, the `dispute_open` hold."""
+
+
+def cases_wire() -> None:
+    """The support queue: the hand-off handler (merchant.support_handoff), reply and survey triggers."""
+
+
+def auto_reply_wire() -> None:
+    """Customer messages (SMS replies, email) into the queue, answered outside business hours."""
+
+
+def returns_wire() -> None:
+    requests_wire()
+    refunds_wire()
+    disputes_wire()
+    cases_wire()
+    auto_reply_wire()
