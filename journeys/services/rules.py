@@ -1,6 +1,7 @@
 """Care rules and their templates: the default set every shop starts with, saving, dry runs."""
 
 import datetime as dt
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -145,24 +146,31 @@ def _default_rule(shop: Merchant, spec: TriggerSpec) -> CareRule:
 
 
 @transaction.atomic
-def care_rules_default_create(shop: Merchant, *, is_demo: bool = False) -> list[CareRule]:
-    """Give a shop the order-care rule set with copy in every language: off until the owner turns
-    rules on, except in the demo shop, which shows the engine working.
+def care_rules_for_triggers_create(
+    *, shop: Merchant, specs: Iterable[TriggerSpec], active: Callable[[TriggerSpec], bool]
+) -> list[CareRule]:
+    """One rule per trigger in `specs` with its defaults and the shipped copy in every language, on when
+    `active(spec)` says so. Other apps give shops the rules of their triggers with it.
 
     Idempotent: a rule of the same name is left as it is.
     """
     rules = []
-    for spec in ORDER_CARE_TRIGGERS:
-        if not spec.in_default_rule_set:
-            continue
+    for spec in specs:
         rule = CareRule.objects.filter(shop=shop, name=str(spec.label)).first()
         if rule is None:
             rule = _default_rule(shop, spec)
-            rule.is_active = is_demo
+            rule.is_active = active(spec)
             rule = care_rule_save(rule=rule)
             default_templates_create(rule=rule)
         rules.append(rule)
     return rules
+
+
+def care_rules_default_create(shop: Merchant, *, is_demo: bool = False) -> list[CareRule]:
+    """Give a shop the order-care rule set with copy in every language: off until the owner turns
+    rules on, except in the demo shop, which shows the engine working."""
+    specs = [spec for spec in ORDER_CARE_TRIGGERS if spec.in_default_rule_set]
+    return care_rules_for_triggers_create(shop=shop, specs=specs, active=lambda spec: is_demo)
 
 
 # --- dry run ------------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from journeys.models import CareRule
-from journeys.services.rules import care_rule_save, default_templates_create
+from journeys.services.rules import care_rules_for_triggers_create
 from merchant.actors import Actor
 from merchant.models import Merchant
 from reviews.models import ReviewDelay, ReviewPolicy, ReviewPolicyChange
@@ -47,29 +47,10 @@ def review_rules_default_create(*, shop: Merchant, is_active: bool = False) -> l
     when a person writes one) and referral invitations (sent only when the policy turns referrals on) are on.
     Idempotent: a rule of the same name stays as it is.
     """
-    rules = []
     review_triggers_register()  # normally done at start-up; a test may have taken a trigger out of the registry
-    for spec in REVIEW_TRIGGER_SPECS:
-        rule = CareRule.objects.filter(shop=shop, name=str(spec.label)).first()
-        if rule is None:
-            amount, unit = spec.default_delay
-            rule = care_rule_save(
-                rule=CareRule(
-                    shop=shop,
-                    name=str(spec.label),
-                    trigger=spec.name,
-                    is_active=is_active or spec.name in ACTIVE_WHEN_CREATED,
-                    delay_amount=amount,
-                    delay_unit=unit,
-                    channel=spec.default_channel,
-                    fallback_channel=spec.default_fallback_channel,
-                    message_class=spec.default_message_class,
-                    expire_after_hours=spec.default_expire_after_hours,
-                )
-            )
-            default_templates_create(rule=rule)
-        rules.append(rule)
-    return rules
+    return care_rules_for_triggers_create(
+        shop=shop, specs=REVIEW_TRIGGER_SPECS, active=lambda spec: is_active or spec.name in ACTIVE_WHEN_CREATED
+    )
 
 
 # The demo shop shows timing per product type: an experience is judged the next day, an appliance after a month.
