@@ -1,0 +1,5 @@
+"""django-q2 entry points of returns: requests. Thin: take ids, call one service."""
+
+from merchant.services.schedules import ScheduleSpec
+
+SCHEDULES: list[ScheduleSpec] = []
