@@ -1,0 +1,1 @@
+"""Admin of returns: FAQ entries sent with automatic replies."""

@@ -1,0 +1,1 @@
+"""Signed customer links of returns, one module per page (return portal, satisfaction survey)."""
