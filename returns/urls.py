@@ -1,3 +1,17 @@
 """Customer pages of returns: the return portal, the satisfaction survey."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from returns import views
+
+urlpatterns = [
+    # The return portal (signed link per order): choose items, follow and cancel the order's returns.
+    path("returns/<str:token>", views.return_portal, name="return-portal"),
+    path("returns/<str:token>/requests", views.return_requests, name="return-requests"),
+    path("returns/<str:token>/requests/<int:request_id>", views.return_request_page, name="return-request"),
+    path(
+        "returns/<str:token>/requests/<int:request_id>/cancel",
+        views.return_request_cancel_view,
+        name="return-request-cancel",
+    ),
+]

@@ -6,7 +6,25 @@ again after a test removed a registration.
 
 
 def requests_wire() -> None:
-    """Return requests: their triggers and template links, the `return_open` hold, order listeners."""
+    """Return requests: their triggers, template links and values, the `return_open` hold, the new-shop listener
+    (return policy and the rules of return messages) and the demo shop's returns."""
+    from journeys.context import link_register, value_register
+    from journeys.holds import hold_register
+    from journeys.triggers import trigger_register
+    from merchant import demo, shop_listeners
+    from returns.links.portal import RETURN_PORTAL_LINK
+    from returns.services.policy import returns_setup_for_shop
+    from returns.services.requests.demo import returns_demo_seed
+    from returns.triggers.requests import RETURN_OPEN_HOLD, RETURN_TRIGGER_SPECS, RETURN_VALUES
+
+    for spec in RETURN_TRIGGER_SPECS:
+        trigger_register(spec)
+    link_register(RETURN_PORTAL_LINK)
+    for value in RETURN_VALUES:
+        value_register(value)
+    hold_register(RETURN_OPEN_HOLD)
+    shop_listeners.register_on_created(returns_setup_for_shop)
+    demo.register_demo_step(returns_demo_seed)
 
 
 def refunds_wire() -> None:

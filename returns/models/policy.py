@@ -61,6 +61,14 @@ class ReturnPolicy(BaseModel):
         blank=True,
         help_text=_("Reasons approved by themselves, whatever the amount (e.g. damaged, wrong item)."),
     )
+    review_above_amount = models.DecimalField(
+        null=True,
+        blank=True,
+        max_digits=14,
+        decimal_places=2,
+        validators=[MinValueValidator(0)],
+        help_text=_("Requests for items worth more than this always go to a person first. Empty: none by amount."),
+    )
     restocking_fee_percent = models.DecimalField(
         max_digits=5,
         decimal_places=2,

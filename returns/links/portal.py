@@ -1,0 +1,77 @@
+"""Return portal links: a signed token naming one order of one shop, and the template link that carries it.
+
+The token is `django.core.signing` over (order id, shop id) with its own salt and the moment it was
+made: nobody can make one for another order, it names nothing else, and it stops working
+`LINK_VALID_DAYS` after it was made (each message carries a fresh one, rendered when it is sent).
+`{{ links.return_portal }}` opens the portal of the message's order: choose items to return, or see
+the order's returns; it is empty in messages without an order.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core import signing
+from django.urls import reverse
+
+from journeys.context import LinkSpec
+from merchant.models import Order
+
+SALT = "returns.portal"
+# Longer than any common return window plus the time a return takes to settle: the link in the delivered
+# message also shows the status of the returns made with it.
+LINK_VALID_DAYS = 180
+
+
+def portal_token(*, order_id: int, shop_id: int) -> str:
+    return signing.dumps([order_id, shop_id], salt=SALT)
+
+
+def return_portal_url(order: Order) -> str:
+    """The absolute address of the order's return portal (for messages and the order status page)."""
+    return settings.PUBLIC_BASE_URL + reverse(
+        "return-portal", args=[portal_token(order_id=order.pk, shop_id=order.shop_id)]
+    )
+
+
+@dataclass(frozen=True)
+class PortalToken:
+    order_id: int
+    shop_id: int
+    issued_at: dt.datetime
+
+    @property
+    def expires_at(self) -> dt.datetime:
+        return self.issued_at + dt.timedelta(days=LINK_VALID_DAYS)
+
+
+def portal_token_read(token: str) -> PortalToken | None:
+    """What a genuine token names and when it was made, whatever its age; None for anything tampered or made up."""
+    try:
+        value = signing.loads(token, salt=SALT)
+    except signing.BadSignature:
+        return None
+    if not (isinstance(value, list) and len(value) == 2 and all(type(part) is int for part in value)):
+        return None
+    # The signature covers "payload:timestamp", so the timestamp of a genuine token is genuine too.
+    issued = dt.datetime.fromtimestamp(signing.b62_decode(token.rsplit(":", 2)[1]), tz=dt.UTC)
+    return PortalToken(order_id=value[0], shop_id=value[1], issued_at=issued)
+
+
+def _portal_link(message) -> str:
+    if message.order_id is None:
+        if message.pk is None and not message.customer_id:  # a preview in the admin: an example, opening nothing
+            return f"{settings.PUBLIC_BASE_URL}/returns/example"
+        return ""
+    # Needs only the ids: no query per message.
+    return settings.PUBLIC_BASE_URL + reverse(
+        "return-portal", args=[portal_token(order_id=message.order_id, shop_id=message.shop_id)]
+    )
+
+
+RETURN_PORTAL_LINK = LinkSpec(
+    name="return_portal",
+    description="Return portal of the order: choose items to return, or follow the order's returns",
+    worst_case="https://care.example.com/returns/" + "x" * 60,
+    make=_portal_link,
+)
