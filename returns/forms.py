@@ -33,7 +33,9 @@ class MultipleFileField(forms.FileField):
 class ReturnPortalForm(forms.Form):
     """One quantity per line of the order (`line-<id>`), one reason, a comment, photos and the refund method."""
 
-    reason = forms.ChoiceField(label=_("Why are you returning them?"), choices=ReturnReason.choices)
+    reason = forms.ChoiceField(
+        label=_("Why are you returning them?"), choices=ReturnReason.choices, widget=forms.RadioSelect
+    )
     comment = forms.CharField(
         label=_("Anything we should know?"),
         required=False,
