@@ -104,7 +104,10 @@ class TestPortalPage:
         order.customer.save()
         response = client.get(path_of(order))
         assert response["Content-Language"] == "de"
-        assert '<html lang="de">' in response.content.decode()
+        page = response.content.decode()
+        assert '<html lang="de">' in page
+        assert f"Artikel aus Bestellung {order.number} zurücksenden" in page
+        assert "Beschädigt angekommen" in page
 
     def test_only_the_refund_methods_of_the_policy_are_offered(self, client, order, return_policy):
         ReturnPolicy.objects.filter(pk=return_policy.pk).update(refund_methods=["store_credit"])
