@@ -107,7 +107,7 @@ def returns_setup_for_shop(shop: Merchant, *, is_demo: bool = False) -> None:
     """Shop listener (merchant.shop_listeners): a new shop gets its return policy and the rules of return messages."""
     policy = return_policy_get_or_create(shop=shop)
     if is_demo and not policy.return_instructions:
-        policy.auto_approve_max_amount = policy.auto_approve_max_amount or 50
+        policy.auto_approve_max_amount = policy.auto_approve_max_amount or 25
         policy.auto_approve_reasons = [ReturnReason.DAMAGED, ReturnReason.WRONG_ITEM]
         policy.restocking_fee_percent = 10
         policy.non_returnable_categories = ["gift cards", "vouchers"]

@@ -80,6 +80,8 @@ def _play(request: ReturnRequest, outcome: str, *, now: dt.datetime) -> None:
     request.refresh_from_db()
     if outcome in ("requested", "needs_review") or request.status == outcome:
         return
+    if outcome in ("declined", "cancelled") and not request.can_move_to(outcome):
+        return  # the policy approved it by itself: it stays approved
     if outcome == "declined":
         return_request_decline(
             return_request=request,
