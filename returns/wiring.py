@@ -28,7 +28,17 @@ def requests_wire() -> None:
 
 
 def refunds_wire() -> None:
-    """Refunds: template values of the refund message (amount, method, timing)."""
+    """Refunds: the gateways, the values of the refund message (method, timing), the order listener that
+    mirrors refunds recorded elsewhere, and the Shopify handlers that reconcile them with refunds made here."""
+    from merchant.order_listeners import register_in_transaction
+    from returns.gateways import gateways_register_defaults
+    from returns.services.refund_platform import refund_mirror_from_order_event, refund_platform_wire
+    from returns.triggers.refunds import refund_values_register
+
+    gateways_register_defaults()
+    refund_values_register()
+    register_in_transaction(refund_mirror_from_order_event)
+    refund_platform_wire()
 
 
 def disputes_wire() -> None:

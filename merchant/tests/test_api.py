@@ -378,6 +378,8 @@ class TestDocumentation:
             "/api/v1/customers", "/api/v1/customers/{external_id}", "/api/v1/orders",
             "/api/v1/orders/{external_id}", "/api/v1/orders/{external_id}/events", "/api/v1/messages",
             "/api/v1/products/{external_id}/reviews", "/api/v1/products/{external_id}/reviews/jsonld",
+            "/api/v1/orders/{external_id}/refunds", "/api/v1/refunds/{refund_id}",
+            "/api/v1/refunds/{refund_id}/process", "/api/v1/refunds/{refund_id}/cancel",
         }  # fmt: skip
         upsert = schema["paths"]["/api/v1/orders/{external_id}"]["put"]
         assert {"201", "401", "404", "413", "415", "422", "429"} <= set(upsert["responses"])

@@ -64,10 +64,15 @@ class Refund(BaseModel):
     reason = models.CharField(max_length=500, blank=True)
     # One key per attempt: the same key asked twice (a double click, a retried request) is the same refund.
     idempotency_key = models.CharField(max_length=100)
+    # The gateway that moves the money (returns.gateways): "manual", "store_credit", or "shopify" for a refund the
+    # shop made in Shopify that reached us by webhook (recorded, never paid from here).
     gateway = models.CharField(max_length=30, default="manual")
     reference = models.CharField(
         max_length=200, blank=True, help_text=_("The payment provider's refund id, ARN or bank reference.")
     )
+    # The platform's own id of this money movement (a Shopify refund id) once the platform told us of it:
+    # the one Shopify refund that is this refund, so it is never counted a second time.
+    platform_refund_id = models.CharField(max_length=100, blank=True)
     failure_reason = models.CharField(max_length=500, blank=True)
     expected_by = models.DateField(
         null=True, blank=True, help_text=_("When the customer can expect the money, as told to them.")
@@ -91,6 +96,11 @@ class Refund(BaseModel):
         constraints = [
             models.UniqueConstraint(fields=["shop", "idempotency_key"], name="returns_refund_unique_idempotency_key"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="returns_refund_amount_positive"),
+            models.UniqueConstraint(
+                fields=["order", "platform_refund_id"],
+                condition=~Q(platform_refund_id=""),
+                name="returns_refund_unique_platform_refund_id",
+            ),
             models.CheckConstraint(
                 condition=Q(
                     status__in=[
@@ -131,6 +141,8 @@ class RefundLine(models.Model):
         ordering = ["refund", "id"]
         constraints = [
             models.UniqueConstraint(fields=["refund", "order_line"], name="returns_refundline_unique_line"),
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="returns_refundline_quantity_positive"),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="returns_refundline_amount_not_negative"),
         ]
 
     def __str__(self) -> str:

@@ -111,3 +111,26 @@ class CaseFactory(factory.django.DjangoModelFactory):
     customer = factory.SelfAttribute("order.customer")
     number = factory.Sequence(lambda n: n + 1)
     subject = factory.LazyAttribute(lambda case: f"Order {case.order.number}" if case.order else "Customer message")
+
+
+# --- refunds -------------------------------------------------------------------------------------------
+
+
+def inspected_return(
+    *, order, lines: list[tuple[int, str, int, Decimal]], restocking_fee: Decimal = Decimal("0"), **kwargs
+):
+    """An inspected return of `order`: one (line index, disposition, accepted quantity, credit) per returned line."""
+    request = ReturnRequestFactory(
+        order=order, status=ReturnRequest.Status.INSPECTED, restocking_fee=restocking_fee, **kwargs
+    )
+    order_lines = list(order.lines.order_by("id"))
+    for index, disposition, accepted, credit in lines:
+        ReturnLineFactory(
+            return_request=request,
+            order_line=order_lines[index],
+            quantity=max(accepted, 1),
+            disposition=disposition,
+            accepted_quantity=accepted,
+            credit_amount=credit,
+        )
+    return request
