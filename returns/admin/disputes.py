@@ -170,9 +170,9 @@ class DisputeAdmin(ShopScopedAdmin):
     search_fields = ("external_id", "order__number", "customer__email", "customer__last_name")
     list_per_page = 50
 
-    def get_queryset(self, request):
+    def get_ordering(self, request):
         # Soonest deadline first; disputes without one (decided ones from the provider) last.
-        return super().get_queryset(request).order_by(F("due_at").asc(nulls_last=True), "-id")
+        return [F("due_at").asc(nulls_last=True), "-id"]
 
     def has_delete_permission(self, request, obj=None):
         return False  # the record of a dispute stays
