@@ -9,16 +9,10 @@ of returns.services.disputes; a refusal is shown as it was given.
 import datetime as dt
 import logging
 import mimetypes
-import os
-import shutil
-import signal
-import subprocess
-import tempfile
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import F
@@ -35,6 +29,7 @@ from merchant.actors import Actor
 from merchant.admin.tenancy import ADD, CHANGE, VIEW, Role, ShopListFilter, ShopScopedAdmin
 from merchant.exceptions import InvalidTransition
 from merchant.models import Merchant, Order
+from returns.admin import dispute_pdf
 from returns.models import Dispute, DisputeEvidence
 from returns.selectors.evidence import dispute_packet, packet_json, packet_localized
 from returns.services import disputes as services
@@ -42,7 +37,6 @@ from returns.services import disputes as services
 logger = logging.getLogger(__name__)
 S = Dispute.Status
 STAFF_WORK = {Role.OWNER: frozenset({VIEW, ADD, CHANGE}), Role.AGENT: frozenset({VIEW, ADD, CHANGE})}
-PDF_TIMEOUT_SECONDS = 45
 
 
 def time_left(dispute: Dispute, now: dt.datetime) -> str:
@@ -375,7 +369,7 @@ class DisputeAdmin(ShopScopedAdmin):
 
     def packet_pdf_view(self, request, object_id):
         dispute = self._dispute(request, object_id)
-        pdf = pdf_from_html(self._packet_html(request, dispute))
+        pdf = dispute_pdf.pdf_from_html(self._packet_html(request, dispute))
         if pdf is None:
             note = _("A PDF could not be made on this server (Chromium is not installed or did not answer). Print "
                      "this page to PDF from your browser instead.")  # fmt: skip
@@ -384,41 +378,3 @@ class DisputeAdmin(ShopScopedAdmin):
         name = f"dispute-{dispute.provider}-{dispute.external_id or dispute.pk}.pdf".replace("/", "-")
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
-
-
-def chromium_path() -> str | None:
-    configured = getattr(settings, "CHROMIUM_PATH", "")
-    return configured if configured and Path(configured).exists() else shutil.which("chromium")
-
-
-def pdf_from_html(html: str, *, timeout: int = PDF_TIMEOUT_SECONDS) -> bytes | None:
-    """The page printed to PDF by headless Chromium (Debian's `chromium`), or None when it is missing, fails or
-    takes longer than `timeout` seconds. The page is self-contained: nothing is fetched while printing."""
-    binary = chromium_path()
-    if binary is None:
-        return None
-    with tempfile.TemporaryDirectory(prefix="dispute-pdf-") as folder:
-        page, pdf = Path(folder) / "packet.html", Path(folder) / "packet.pdf"
-        page.write_text(html, encoding="utf-8")
-        command = [
-            binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-extensions", "--no-first-run",
-            f"--user-data-dir={Path(folder) / 'profile'}", "--no-pdf-header-footer", f"--print-to-pdf={pdf}",
-            page.as_uri(),
-        ]  # fmt: skip
-        try:
-            # Its own process group, so a Chromium that hangs is stopped with every helper process it started.
-            process = subprocess.Popen(  # noqa: S603
-                command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-            )
-        except OSError:
-            return None
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-            logger.warning("Chromium did not print the dispute packet within %s s.", timeout)
-            return None
-        if not pdf.exists() or pdf.read_bytes()[:5] != b"%PDF-":
-            return None
-        return pdf.read_bytes()

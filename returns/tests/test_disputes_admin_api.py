@@ -16,7 +16,7 @@ from journeys.tests.factories import MessageFactory
 from merchant.actors import Actor
 from merchant.services.api_keys import api_key_create
 from merchant.tests.factories import OrderFactory
-from returns.admin import disputes as dispute_admin
+from returns.admin import dispute_pdf
 from returns.models import CaseItem, Dispute
 from returns.services import disputes as services
 from returns.tests.factories import DisputeFactory, ReturnRequestFactory
@@ -201,7 +201,7 @@ class TestPacketDownload:
         assert delivered_in_seoul.strftime("%Y-%m-%d %H:%M KST") in page
 
     def test_the_pdf_is_printed_by_chromium_when_it_is_installed(self, client, agent, dispute):
-        if dispute_admin.chromium_path() is None:
+        if dispute_pdf.chromium_path() is None:
             pytest.skip("Debian's chromium is not installed here")
         client.force_login(agent)
         response = client.get(url("packet_pdf", dispute.pk))
@@ -211,7 +211,7 @@ class TestPacketDownload:
 
     def test_without_chromium_the_printable_page_comes_with_a_note(self, client, agent, dispute):
         client.force_login(agent)
-        with mock.patch.object(dispute_admin, "chromium_path", return_value=None):
+        with mock.patch.object(dispute_pdf, "chromium_path", return_value=None):
             response = client.get(url("packet_pdf", dispute.pk))
         assert response["Content-Type"].startswith("text/html")
         assert "A PDF could not be made on this server" in response.content.decode()
