@@ -43,6 +43,26 @@ def refunds_wire() -> None:
 
 def disputes_wire() -> None:
     """Disputes: the Shopify disputes webhooks, the `dispute_opened` trigger, the `dispute_open` hold."""
+    from journeys.context import value_register
+    from journeys.holds import hold_register
+    from journeys.triggers import trigger_register
+    from merchant import shop_listeners
+    from returns.platforms.shopify_disputes import shopify_disputes_register
+    from returns.triggers.disputes import DISPUTE_OPEN_HOLD, DISPUTE_TRIGGER_SPECS, DISPUTE_VALUES
+
+    for spec in DISPUTE_TRIGGER_SPECS:
+        trigger_register(spec)
+    for value in DISPUTE_VALUES:
+        value_register(value)
+    hold_register(DISPUTE_OPEN_HOLD)
+    shopify_disputes_register()
+    shop_listeners.register_on_created(_dispute_rules_for_new_shop)
+
+
+def _dispute_rules_for_new_shop(shop, *, is_demo: bool = False) -> None:
+    from returns.services.disputes import dispute_rules_ensure
+
+    dispute_rules_ensure(shop=shop)
 
 
 def cases_wire() -> None:

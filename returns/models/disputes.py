@@ -60,6 +60,17 @@ class Dispute(BaseModel):
     OPEN: frozenset[str] = frozenset({S.INQUIRY_OPEN, S.NEEDS_RESPONSE, S.EVIDENCE_STAGED, S.SUBMITTED, S.APPEAL_OPEN})
     # Waiting for the shop's answer before `due_at`.
     AWAITING_ANSWER: frozenset[str] = frozenset({S.INQUIRY_OPEN, S.NEEDS_RESPONSE, S.EVIDENCE_STAGED, S.APPEAL_OPEN})
+    CLOSED: frozenset[str] = frozenset({S.WON, S.LOST, S.ACCEPTED, S.SETTLED, S.INQUIRY_CLOSED})
+    STATUS_TIMESTAMP: dict[str, str] = {
+        S.SUBMITTED: "submitted_at",
+        S.WON: "closed_at",
+        S.LOST: "closed_at",
+        S.ACCEPTED: "closed_at",
+        S.SETTLED: "closed_at",
+        S.INQUIRY_CLOSED: "closed_at",
+    }
+    # Deadline warnings, in hours before `due_at`, largest first.
+    WARNING_HOURS: tuple[int, ...] = (72, 24, 4)
     del S
 
     shop = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="disputes")
@@ -81,6 +92,8 @@ class Dispute(BaseModel):
     # The last deadline warning sent: 72, 24 or 4 (hours before due); None before the first.
     warned_hours_before = models.PositiveIntegerField(null=True, blank=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
+    # An appeal's answer is a submission of its own, also made once.
+    appeal_submitted_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     owner_alerted_at = models.DateTimeField(null=True, blank=True)
     staged_packet = models.JSONField(

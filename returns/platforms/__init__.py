@@ -1,0 +1,1 @@
+"""What returns reads from shop platforms beyond orders (merchant.platforms parses the bodies)."""
