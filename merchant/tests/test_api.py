@@ -380,6 +380,7 @@ class TestDocumentation:
             "/api/v1/products/{external_id}/reviews", "/api/v1/products/{external_id}/reviews/jsonld",
             "/api/v1/orders/{external_id}/refunds", "/api/v1/refunds/{refund_id}",
             "/api/v1/refunds/{refund_id}/process", "/api/v1/refunds/{refund_id}/cancel",
+            "/api/v1/disputes", "/api/v1/disputes/{dispute_id}",
         }  # fmt: skip
         upsert = schema["paths"]["/api/v1/orders/{external_id}"]["put"]
         assert {"201", "401", "404", "413", "415", "422", "429"} <= set(upsert["responses"])

@@ -151,6 +151,8 @@ class TestSyncSchedules:
             ("merchant.inbound_events_drain", "merchant.tasks.inbound_events_drain_task"),
             ("merchant.inbound_events_waiting_sweep", "merchant.tasks.inbound_events_waiting_sweep_task"),
             ("merchant.task_results_prune", "merchant.tasks.task_results_prune_task"),
+            ("returns.disputes_expire_overdue", "returns.tasks.disputes.disputes_expire_overdue_task"),
+            ("returns.disputes_warn_due", "returns.tasks.disputes.disputes_warn_due_task"),
             ("returns.return_requests_expire_due", "returns.tasks.requests.return_requests_expire_due_task"),
             ("reviews.review_reminders_plan", "reviews.tasks.review_reminders_plan_task"),
         ]

@@ -13,7 +13,7 @@ from merchant.models import Order
 from returns.gateways import gateway_get
 from returns.models import Refund, ReturnLine, ReturnRequest
 from returns.services.refunds import RefundLineInput, refund_create, refund_process
-from returns.transitions import status_move
+from returns.services.requests import return_request_close_without_outcome, return_request_resolve
 
 ACCEPTED = (ReturnLine.Disposition.ACCEPT, ReturnLine.Disposition.PARTIAL)
 
@@ -61,9 +61,8 @@ def return_request_refund(
                 if line.disposition in ACCEPTED and line.accepted_quantity > 0
             ]
             if not accepted:
-                status_move(
-                    request,
-                    to=ReturnRequest.Status.CLOSED_NO_OUTCOME,
+                return_request_close_without_outcome(
+                    return_request=request,
                     actor=actor,
                     note=_("Every line was rejected at inspection: nothing to refund."),
                     now=now,
@@ -123,9 +122,8 @@ def return_request_resolve_after_refund(*, refund: Refund, actor: Actor, now: dt
     """The refund of a return succeeded: the return is resolved. Called under the order's lock."""
     request = _request_lock(refund.return_request)
     if request.can_move_to(ReturnRequest.Status.RESOLVED):
-        status_move(
-            request,
-            to=ReturnRequest.Status.RESOLVED,
+        return_request_resolve(
+            return_request=request,
             actor=actor,
             note=_("Refunded %(amount)s %(currency)s.") % {"amount": refund.amount, "currency": refund.currency},
             details={"refund": refund.pk},
