@@ -152,3 +152,13 @@ def inbound_email_apply(event: InboundEvent, fields: Any) -> Outcome:
             "why_no_auto_reply": filed.why_no_auto_reply,
         },
     )
+
+
+def email_inbox_save(*, inbox: EmailInbox, signing_key: str = "") -> EmailInbox:
+    """Create or change a shop's inbox. A new `signing_key` replaces the saved one; "" keeps it (it is never
+    shown again). Raises ValidationError naming the field for a bad address; nothing is saved then."""
+    if signing_key.strip():
+        inbox.signing_key = signing_key.strip()
+    inbox.full_clean()
+    inbox.save()
+    return inbox
