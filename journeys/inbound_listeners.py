@@ -8,8 +8,8 @@ opt-out waits for a person: the support queue (returns) registers a listener her
 A listener is called once per text received, with the rows stored for it (one per customer of the
 shop with the sender's number, or one without a customer for an unknown number), inside the
 transaction that stored them. Each listener runs in a savepoint: its rows commit with the text, and
-a listener that fails rolls back only its own work and is logged; the text is never lost. A listener
-must be idempotent per text (`InboundSms.pk`): a delivery applied again may call it again.
+a listener that fails rolls back only its own work and is logged; the text is never lost. Each text
+is stored, and its listeners called, once: Twilio's repeated deliveries are deduplicated before.
 """
 
 import logging

@@ -29,7 +29,7 @@ from merchant.actors import Actor
 from merchant.models import Customer, Merchant, Order
 from merchant.services.customers import customer_create
 from returns.business_hours import business_calendar_for
-from returns.models import CaseEntry, CaseItem, SupportSettings
+from returns.models import CaseEntry, SupportSettings
 from returns.services.cases import case_customer_message_add
 from returns.triggers.auto_reply import AUTO_REPLY, AUTO_REPLY_TRIGGER, auto_reply_step
 
@@ -43,7 +43,7 @@ ORDER_NUMBER_PATTERN = re.compile(r"#?\s?([A-Za-z0-9][A-Za-z0-9-]{1,38}[0-9])")
 class Filed:
     """Where a customer's message went: its entry on the case, and the automatic answer if one was planned."""
 
-    entry: CaseEntry | None  # None when the message was filed before (the same source)
+    entry: CaseEntry
     auto_reply: CaseEntry | None
     why_no_auto_reply: str = ""
 
@@ -108,13 +108,13 @@ def customer_message_file(
     """Put a customer's message in the support queue and, while the shop is closed, answer it once.
 
     Guarantees: the message is a `customer_message` entry on the case of `order` (of the customer when there
-    is none), which opens again if it was resolved; idempotent per `source` (the message's stable reference,
-    e.g. "journeys.inboundsms:17"): filed again, nothing changes. With `auto_reply` (not for keywords, possible
-    opt-outs or automatic mail) `auto_reply_plan` decides whether to answer.
+    is none), which opens again if it was resolved, with an item named by `source` (the message's stable
+    reference, e.g. "journeys.inboundsms:17"). Callers file each delivery once: inbound events are
+    deduplicated before they are applied, and a failed one rolls back whole. With `auto_reply` (not for
+    possible opt-outs or automatic mail) `auto_reply_plan` decides whether to answer, at most once per customer
+    and closed period however often this is called.
     """
     at = at or timezone.now()
-    if source and CaseItem.objects.filter(case__shop=shop, source=source[:100]).exists():
-        return Filed(entry=None, auto_reply=None, why_no_auto_reply="filed before")
     entry = case_customer_message_add(
         shop=shop, order=order, customer=customer, body=body, channel=channel, actor=actor, source=source, at=at
     )
@@ -158,8 +158,7 @@ def auto_reply_plan(
         order=None,  # one answer per customer and closed period, whichever order they write about
         anchor_at=at,
         step=auto_reply_step(calendar.next_open(at)),
-        now=at,
-        channel=channel,
+        channel=channel,  # planned now: a message applied late (a reprocessed event) may be too late to send
     )
     if not messages:
         return None, "no rule of the shop applies to this customer, or it is too late to answer"

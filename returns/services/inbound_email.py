@@ -147,7 +147,7 @@ def inbound_email_apply(event: InboundEvent, fields: Any) -> Outcome:
         order=order,
         result={
             "customer": customer.pk if customer else None,
-            "case": filed.entry.case_id if filed.entry else None,
+            "case": filed.entry.case_id,
             "auto_reply": filed.auto_reply.message_id if filed.auto_reply else None,
             "why_no_auto_reply": filed.why_no_auto_reply,
         },

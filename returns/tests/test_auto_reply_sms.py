@@ -92,7 +92,7 @@ class TestAtNight:
     ):
         with time_machine.travel(FRIDAY_NIGHT, tick=False):
             text(client, twilio, "Hi, my parcel has not arrived yet")
-            drain()
+            assert drain() == {"sent": 1}
         # When she texts again at 02:30, still before the team is back
         with time_machine.travel(SATURDAY_SMALL_HOURS, tick=False):
             text(client, twilio, "Hello? Anyone there?")
