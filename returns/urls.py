@@ -1,8 +1,9 @@
-"""Customer pages of returns: the return portal, the satisfaction survey."""
+"""Customer pages of returns: the return portal, the satisfaction survey; the inbound email webhook."""
 
 from django.urls import path
 
 from returns import views
+from returns.email_webhooks import email_inbound
 
 urlpatterns = [
     # The return portal (signed link per order): choose items, follow and cancel the order's returns.
@@ -14,4 +15,5 @@ urlpatterns = [
         views.return_request_cancel_view,
         name="return-request-cancel",
     ),
+    path("webhooks/email/inbound/<slug:shop_slug>", email_inbound, name="webhook-email-inbound"),
 ]

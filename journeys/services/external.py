@@ -38,9 +38,11 @@ def message_plan(
     anchor_at: dt.datetime,
     step: str,
     now: dt.datetime | None = None,
+    channel: str = "",
 ) -> list[Message]:
     """Plan the messages of an external trigger for one customer: one per active rule of the shop whose
-    conditions hold. `anchor_at` is the moment the rule's delay counts from.
+    conditions hold. `anchor_at` is the moment the rule's delay counts from. `channel`, when given, goes
+    first and the rule's other channel is the fallback: an answer on the channel the customer wrote on.
 
     Guarantees: idempotent (the same trigger, order or customer and step plans nothing twice: the
     rows already planned are returned); a customer who cannot be reached gets a suppressed row
@@ -54,6 +56,10 @@ def message_plan(
         raise ValueError("The customer and the order must belong to the shop.")
     rules = rules_active_for(shop_id=shop.pk, triggers=[trigger], customer_id=customer.pk)
     marketing = frozenset(rule.trigger for rule in rules if rule.marketing_in_country)
+    if channel:
+        for rule in rules:  # rows of this call only: the stored rule is not changed
+            rule.fallback_channel = next((other for other in rule.channels if other != channel), "")
+            rule.channel = channel
     built = [
         message_build(
             rule=rule,

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from journeys import inbound_listeners
 from journeys.models import Channel, ConsentRecord, InboundSms
 from journeys.services.consent import consent_record
 from journeys.sms_keywords import HELP_REPLY, OPT_IN_CONFIRMATION, OPT_OUT_CONFIRMATION, Keyword, keyword_classify
@@ -30,6 +31,8 @@ Resolution = InboundSms.Resolution
 TOPIC_INBOUND = "message.inbound"
 # Advanced Opt-Out (Messaging Services) tells us Twilio classified and answered the text itself.
 TWILIO_OPT_OUT_TYPES = {"STOP": Kind.OPT_OUT, "START": Kind.OPT_IN, "HELP": Kind.HELP}
+# Texts a person reads: other apps hear of them (journeys.inbound_listeners). Keywords never reach them.
+NEEDS_A_PERSON = frozenset({Kind.REPLY, Kind.POSSIBLE_OPT_OUT})
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,8 @@ def inbound_sms_record(
     "START", "HELP") is the provider's own classification, which wins and means the provider
     answered the customer already. The reply is "" whenever the provider answers by itself:
     Twilio does for its standard English keywords on long codes, not on short codes.
+    A reply or a possible opt-out is then passed to the registered listeners (`journeys.inbound_listeners`,
+    the support queue), each in a savepoint: a listener's failure never loses the text.
     """
     keyword = keyword_classify(body)
     kind = TWILIO_OPT_OUT_TYPES.get(provider_kind.upper(), keyword.kind)
@@ -121,6 +126,8 @@ def inbound_sms_record(
                 wording=body,
                 actor=f"SMS from {phone}",
             )
+    if kind in NEEDS_A_PERSON:
+        inbound_listeners.listeners_notify(texts)
     reply = _reply(kind, keyword, shop=shop, customer=customers[0] if customers else None, answered=answered)
     return InboundReceipt(texts=texts, kind=kind, reply=reply)
 

@@ -2,6 +2,7 @@
 
 from returns.models.cases import AgentPresence, Case, CaseEntry, CaseEvent, CaseItem, Macro
 from returns.models.disputes import Dispute, DisputeEvent, DisputeEvidence
+from returns.models.inbox import EmailInbox
 from returns.models.policy import (
     EU_WITHDRAWAL_DAYS,
     FaqEntry,
@@ -23,6 +24,7 @@ __all__ = [
     "Dispute",
     "DisputeEvent",
     "DisputeEvidence",
+    "EmailInbox",
     "FaqEntry",
     "Macro",
     "Refund",
