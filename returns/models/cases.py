@@ -122,6 +122,9 @@ class CaseItem(models.Model):
     dispute = models.ForeignKey(Dispute, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     summary = models.CharField(max_length=300)
     admin_path = models.CharField(max_length=200, blank=True)
+    # Answer the customer by then (e.g. an unhappy review); met, and cleared, by the next reply to the customer.
+    # A dispute's deadline is read from the dispute itself, which the provider may move.
+    due_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

@@ -111,3 +111,25 @@ class CaseFactory(factory.django.DjangoModelFactory):
     customer = factory.SelfAttribute("order.customer")
     number = factory.Sequence(lambda n: n + 1)
     subject = factory.LazyAttribute(lambda case: f"Order {case.order.number}" if case.order else "Customer message")
+
+
+# --- support queue (cases) -------------------------------------------------------------------------
+
+
+class MacroFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "returns.Macro"
+
+    shop = factory.SubFactory(MerchantFactory)
+    name = factory.Sequence(lambda n: f"Macro {n}")
+    language = "en"
+    body = "Hi {{ customer.first_name }}, about order {{ order.number }}: it is on its way."
+
+
+class AgentPresenceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "returns.AgentPresence"
+
+    shop = factory.SubFactory(MerchantFactory)
+    user = factory.SubFactory("merchant.tests.factories.UserFactory")
+    is_available = True
