@@ -19,7 +19,8 @@ MACROS = [
     ("Refund on its way", "en", "Hi {{ customer.first_name }}, your refund for order {{ order.number }} is on its way: "
      "it shows on your statement within 5 business days. {{ agent.first_name }} at {{ shop.name }}"),
     ("Refund on its way", "de", "Hallo {{ customer.first_name }}, Ihre Erstattung für Bestellung "
-     "{{ order.number }} ist unterwegs und erscheint innerhalb von 5 Werktagen auf Ihrem Konto. {{ agent.first_name }} von {{ shop.name }}"),
+     "{{ order.number }} ist unterwegs und erscheint innerhalb von 5 Werktagen auf Ihrem Konto. "
+     "{{ agent.first_name }} von {{ shop.name }}"),
     ("Ask for a photo", "en", "Hi {{ customer.first_name }}, could you send us a photo of the item and its label? "
      "Then we can sort out order {{ order.number }} right away."),
     ("Ask for a photo", "de", "Hallo {{ customer.first_name }}, könnten Sie uns ein Foto des Artikels und des Etiketts "
