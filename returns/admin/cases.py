@@ -50,6 +50,19 @@ STATUS_BUTTONS = (
 )
 
 
+# The history's steps in words (status moves show "from → to"); entries and items show as themselves.
+EVENT_WORDS = {
+    "created": gettext_lazy("opened the case"),
+    "claimed": gettext_lazy("claimed the case"),
+    "assigned": gettext_lazy("assigned the case"),
+    "auto_assigned": gettext_lazy("assigned the case in turn"),
+    "unassigned": gettext_lazy("unassigned the case"),
+    "priority": gettext_lazy("changed the priority"),
+    "survey_sent": gettext_lazy("asked the satisfaction question"),
+    "survey_answered": gettext_lazy("answered the satisfaction question"),
+}
+
+
 def _shop_ids(request) -> list[int] | None:
     return None if request.user.is_superuser else list(user_shop_roles(request.user))
 
@@ -109,10 +122,13 @@ class CaseAdmin(ShopScopedAdmin):
         rows = []
         for case in cases:
             words, css = due_words(case.due_at, now=now)
+            gathered = list(kinds[case.pk])
+            if case.last_customer_message_at and CaseItem.Kind.CUSTOMER_MESSAGE not in gathered:
+                gathered.append(CaseItem.Kind.CUSTOMER_MESSAGE)  # messages kept as entries, without an item
             rows.append(
                 {
                     "case": case,
-                    "badges": [(kind, KIND_BADGES[kind]) for kind in kinds[case.pk] if kind in KIND_BADGES],
+                    "badges": [(kind, KIND_BADGES[kind]) for kind in gathered if kind in KIND_BADGES],
                     "due_words": words,
                     "due_class": css,
                 }
@@ -206,8 +222,14 @@ class CaseAdmin(ShopScopedAdmin):
         timeline += [{"at": item.created_at, "kind": "item", "item": item} for item in case.items.all()]
         timeline += [
             {"at": event.at, "kind": "event", "event": event}
-            for event in case.events.exclude(action__in=["note", "replied"])
+            for event in case.events.exclude(action__in=["note", "replied", "item_added"])
         ]
+        for row in timeline:
+            if row["kind"] == "event":
+                event = row["event"]
+                row["words"] = EVENT_WORDS.get(event.action, event.action)
+                if event.action in ("assigned", "auto_assigned", "claimed") and event.details.get("to"):
+                    row["words"] = f"{row['words']} → {event.details['to']}"
         timeline.sort(key=lambda row: row["at"])
         words, css = due_words(case.due_at, now=now)
         can_change = self.has_change_permission(request, case)
