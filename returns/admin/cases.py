@@ -28,7 +28,16 @@ from merchant.exceptions import InvalidTransition
 from merchant.models import Merchant
 from merchant.selectors import user_shop_roles
 from returns.models import AgentPresence, Case, CaseItem
-from returns.selectors.queue import PAGE_SIZE, VIEW_SLUGS, VIEWS, case_kinds, due_words, queue_counts, queue_list
+from returns.selectors.queue import (
+    PAGE_SIZE,
+    VIEW_SLUGS,
+    VIEWS,
+    case_kinds,
+    due_words,
+    queue_counts,
+    queue_list,
+    queue_page,
+)
 from returns.services.assignment import agent_presence_set, agents_of, case_assign, case_claim
 from returns.services.case_messages import case_note_add, case_reply_send, macros_for_case
 from returns.services.cases import case_priority_set, case_status_set
@@ -111,10 +120,10 @@ class CaseAdmin(ShopScopedAdmin):
             page = max(1, int(request.GET.get("page", "1")))
         except ValueError:
             page = 1
-        cases = list(
-            queue_list(user=request.user, shop_ids=shop_ids, now=now, **query)[
-                (page - 1) * PAGE_SIZE : page * PAGE_SIZE + 1
-            ]
+        cases = queue_page(
+            queue_list(user=request.user, shop_ids=shop_ids, now=now, **query),
+            offset=(page - 1) * PAGE_SIZE,
+            limit=PAGE_SIZE,
         )
         has_next = len(cases) > PAGE_SIZE
         cases = cases[:PAGE_SIZE]

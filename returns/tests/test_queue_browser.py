@@ -84,7 +84,8 @@ def test_an_agent_sees_the_overdue_dispute_first_claims_it_adds_a_note_and_repli
     case = Case.objects.get(pk=busy_queue.pk)
     assert (case.assignee, case.status) == (agent, Case.Status.WAITING_ON_CUSTOMER)
     note, reply_entry = CaseEntry.objects.filter(case=case, kind__in=["note", "reply"]).order_by("id")
-    assert note.kind == "note" and note.message is None
+    assert note.kind == "note"
+    assert note.message is None
     assert reply_entry.message.trigger == "case_reply"
     assert Message.objects.filter(trigger="case_reply", customer=case.customer).count() == 1
     # The dispute's deadline still leads: the bank does not wait for the customer.
