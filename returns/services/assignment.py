@@ -29,7 +29,7 @@ def _is_member(user, shop_id: int) -> bool:
 
 
 def _locked(case: Case) -> Case:
-    return Case.objects.select_for_update().select_related("shop", "assignee").get(pk=case.pk)
+    return Case.objects.select_for_update(of=("self",)).select_related("shop", "assignee").get(pk=case.pk)
 
 
 def _assign(case: Case, user, *, actor: Actor, action: str, now: dt.datetime, note: str = "") -> Case:
@@ -103,7 +103,7 @@ def agent_next(*, shop: Merchant, now: dt.datetime) -> AgentPresence | None:
     )
     # Lock every available presence row of the shop (in id order, so two choosers never deadlock), then choose.
     candidates = list(
-        AgentPresence.objects.select_for_update()
+        AgentPresence.objects.select_for_update(of=("self",))
         .filter(shop=shop, is_available=True, user__is_active=True, user__memberships__shop=shop)
         .order_by("id")
         .values_list("id", flat=True)
@@ -146,7 +146,7 @@ def agent_presence_set(
     others = acting is not None and acting.pk != user.pk and not acting.is_superuser
     if others and not Membership.objects.filter(user=acting, shop=shop, role=Membership.Role.OWNER).exists():
         raise ValidationError({"user": _("Only the shop's owners can change someone else's availability.")})
-    presence, _created = AgentPresence.objects.select_for_update().get_or_create(shop=shop, user=user)
+    presence, _created = AgentPresence.objects.select_for_update(of=("self",)).get_or_create(shop=shop, user=user)
     presence.is_available = is_available
     fields = ["is_available", "updated_at"]
     if max_active_cases is not None:

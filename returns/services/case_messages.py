@@ -49,7 +49,7 @@ def case_note_add(*, case: Case, actor: Actor, body: str, now: dt.datetime | Non
     """An internal note on `case`, for the team only: never sent, and it stops no clock."""
     now = now or timezone.now()
     body = _text(body, field="body", max_length=NOTE_MAX_LENGTH, empty=_("Write the note."))
-    case = Case.objects.select_for_update().get(pk=case.pk)
+    case = Case.objects.select_for_update(of=("self",)).get(pk=case.pk)
     entry = CaseEntry.objects.create(case=case, kind=CaseEntry.Kind.NOTE, body=body, author=actor.user, at=now)
     audit_record(case, action="note", actor=actor, details={"entry": entry.pk}, at=now)
     Case.objects.filter(pk=case.pk).update(updated_at=now)
@@ -68,7 +68,7 @@ def case_reply_send(
     case has no customer, the shop turned the reply rule off, or the customer cannot be reached (with why)."""
     now = now or timezone.now()
     body = _text(body, field="body", max_length=REPLY_MAX_LENGTH, empty=_("Write the reply to the customer."))
-    case = Case.objects.select_for_update().select_related("shop", "customer", "order").get(pk=case.pk)
+    case = Case.objects.select_for_update(of=("self",)).select_related("shop", "customer", "order").get(pk=case.pk)
     if case.customer is None:
         raise ValidationError({"body": _("This case has no customer to write to.")})
     case_rules_ensure(case.shop)

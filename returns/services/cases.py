@@ -133,7 +133,7 @@ def case_move(case: Case, *, to: str, actor: Actor, note: str = "", now: dt.date
 
 
 def _locked(case: Case) -> Case:
-    return Case.objects.select_for_update().select_related("shop", "customer", "order").get(pk=case.pk)
+    return Case.objects.select_for_update(of=("self",)).select_related("shop", "customer", "order").get(pk=case.pk)
 
 
 @transaction.atomic

@@ -63,7 +63,7 @@ def satisfaction_answer(
             {"comment": _("Keep it under %(max)d characters (it has %(count)d).")
              % {"max": COMMENT_MAX_LENGTH, "count": len(comment)}}
         )  # fmt: skip
-    case = Case.objects.select_for_update().get(pk=case.pk)
+    case = Case.objects.select_for_update(of=("self",)).get(pk=case.pk)
     if case.satisfaction_answered_at is not None:
         raise ValidationError({"score": _("You have already answered. Thank you!")})
     case.satisfaction_score = score
