@@ -9,7 +9,7 @@ from django.utils import timezone
 from merchant.actors import Actor
 from merchant.models import Membership, Merchant, Order
 from merchant.services.shops import membership_set
-from returns.models import AgentPresence, Case, CaseItem, Macro
+from returns.models import AgentPresence, Case, CaseItem, Macro, SupportSettings
 from returns.services.assignment import agent_presence_set
 from returns.services.case_messages import case_note_add
 from returns.services.cases import case_customer_message_add, case_item_attach, case_priority_set, case_status_set
@@ -47,6 +47,8 @@ def cases_demo_step(shop: Merchant, *, now: dt.datetime | None = None) -> dict[s
         user.save(update_fields=["password"])
     if not Membership.objects.filter(user=user, shop=shop).exists():
         membership_set(shop=shop, user=user, role=Membership.Role.AGENT)
+    # The demo shows round robin at work: new cases go to the available agent.
+    SupportSettings.objects.get_or_create(shop=shop, defaults={"auto_assign": True})
     presences = 0
     if not AgentPresence.objects.filter(shop=shop, user=user, is_available=True).exists():
         agent_presence_set(shop=shop, user=user, is_available=True, actor=system)
