@@ -19,17 +19,45 @@ import holidays
 MAX_DAYS_AHEAD = 400
 
 
+def _time(value: str) -> dt.time:
+    # "24:00" is how people write "until midnight"; Python's time has no hour 24.
+    return dt.time(0, 0) if value in ("24:00", "24:00:00") else dt.time.fromisoformat(value)
+
+
+def _merged(spans: list[tuple[dt.time, dt.time]]) -> list[tuple[dt.time, dt.time]]:
+    """Overlapping or touching spans as one: 09–13 and 12–17 are open 09–17, never 10 hours."""
+    merged: list[tuple[dt.time, dt.time]] = []
+    for opens, closes in sorted(spans):
+        if merged and opens <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], closes))
+        else:
+            merged.append((opens, closes))
+    return merged
+
+
 def _parse_hours(business_hours: dict) -> dict[int, list[tuple[dt.time, dt.time]]]:
     parsed: dict[int, list[tuple[dt.time, dt.time]]] = {}
     for day, spans in (business_hours or {}).items():
         weekday = int(day)
         for start, end in spans:
-            opens, closes = dt.time.fromisoformat(start), dt.time.fromisoformat(end)
+            opens, closes = _time(start), _time(end)
             if closes == dt.time(0, 0):
                 closes = dt.time.max  # "24:00" written as 00:00: open to midnight
             if closes > opens:
                 parsed.setdefault(weekday, []).append((opens, closes))
-    return {day: sorted(spans) for day, spans in parsed.items()}
+    return {day: _merged(spans) for day, spans in parsed.items()}
+
+
+def _wall_to_utc(day: dt.date, wall: dt.time, zone: ZoneInfo) -> dt.datetime:
+    """A local wall-clock time of `day` as UTC. A time the clocks skip (02:30 on the night DST starts) is the
+    moment the clocks jump, when the shop's clock first shows a later time; a repeated time is its first pass."""
+    naive = dt.datetime.combine(day, wall)
+    for minutes in range(0, 24 * 60):
+        candidate = (naive + dt.timedelta(minutes=minutes)).replace(tzinfo=zone)
+        if candidate.astimezone(dt.UTC).astimezone(zone).replace(tzinfo=None) == candidate.replace(tzinfo=None):
+            # Inside a gap (minutes > 0) the first wall time that exists is the end of the gap: the transition.
+            return candidate.astimezone(dt.UTC)
+    return naive.replace(tzinfo=zone).astimezone(dt.UTC)
 
 
 def business_hours_validate(business_hours) -> list[str]:
@@ -46,7 +74,7 @@ def business_hours_validate(business_hours) -> list[str]:
             continue
         for span in spans:
             try:
-                opens, closes = (dt.time.fromisoformat(value) for value in span)
+                opens, closes = (_time(value) for value in span)
             except (TypeError, ValueError):
                 problems.append(f'Day {day}: “{span}” is not a pair of times such as ["09:00", "17:00"].')
                 continue
@@ -81,18 +109,19 @@ class BusinessCalendar:
     def intervals_on(self, day: dt.date) -> list[tuple[dt.datetime, dt.datetime]]:
         """The open intervals of a local date, as aware UTC datetimes."""
         if self.always_open:
-            start = dt.datetime.combine(day, dt.time(0, 0), self.zone)
-            end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0, 0), self.zone)
-            return [(start.astimezone(dt.UTC), end.astimezone(dt.UTC))]
+            # Midnight too can fall in a gap (zones that change their clocks at 00:00).
+            start = _wall_to_utc(day, dt.time(0, 0), self.zone)
+            end = _wall_to_utc(day + dt.timedelta(days=1), dt.time(0, 0), self.zone)
+            return [(start, end)]
         if self._is_holiday(day):
             return []
         spans = []
         for opens, closes in self.hours.get(day.isoweekday(), []):
-            start = dt.datetime.combine(day, opens, self.zone).astimezone(dt.UTC)
+            start = _wall_to_utc(day, opens, self.zone)
             if closes == dt.time.max:
-                end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0, 0), self.zone).astimezone(dt.UTC)
+                end = _wall_to_utc(day + dt.timedelta(days=1), dt.time(0, 0), self.zone)
             else:
-                end = dt.datetime.combine(day, closes, self.zone).astimezone(dt.UTC)
+                end = _wall_to_utc(day, closes, self.zone)
             if end > start:
                 spans.append((start, end))
         return spans
@@ -102,12 +131,17 @@ class BusinessCalendar:
         for offset in range(MAX_DAYS_AHEAD):
             yield day + dt.timedelta(days=offset)
 
+    # Arithmetic on an aware datetime of a zone with DST is wall-clock arithmetic (01:30 + 1 h across the
+    # spring change is 02:30, which does not exist): every method works in UTC, whatever zone it is given.
+
     def is_open(self, at: dt.datetime) -> bool:
+        at = at.astimezone(dt.UTC)
         local_day = at.astimezone(self.zone).date()
         return any(start <= at < end for start, end in self.intervals_on(local_day))
 
     def next_open(self, at: dt.datetime) -> dt.datetime:
         """`at` itself when open, else when business next opens."""
+        at = at.astimezone(dt.UTC)
         for day in self._days_from(at):
             for start, end in self.intervals_on(day):
                 if end > at:
@@ -115,7 +149,8 @@ class BusinessCalendar:
         return at
 
     def add(self, start: dt.datetime, duration: dt.timedelta) -> dt.datetime:
-        """The moment `duration` of business time after `start` (a deadline)."""
+        """The moment `duration` of business time after `start` (a deadline), in UTC."""
+        start = start.astimezone(dt.UTC)
         left = duration
         for day in self._days_from(start):
             for opens, closes in self.intervals_on(day):
@@ -131,9 +166,13 @@ class BusinessCalendar:
     def between(self, start: dt.datetime, end: dt.datetime) -> dt.timedelta:
         """Business time from `start` to `end` (zero when end is not after start)."""
         total = dt.timedelta(0)
+        start, end = start.astimezone(dt.UTC), end.astimezone(dt.UTC)
         if end <= start:
             return total
-        for day in self._days_from(start):
+        # Every day up to `end`, however far: a wait of more than MAX_DAYS_AHEAD days counts in full.
+        days = (end - start).days + 2
+        first = start.astimezone(self.zone).date() - dt.timedelta(days=1)
+        for day in (first + dt.timedelta(days=offset) for offset in range(days + 1)):
             for opens, closes in self.intervals_on(day):
                 if opens >= end:
                     return total

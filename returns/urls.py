@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from returns import views
+from returns import views, views_survey
 from returns.email_webhooks import email_inbound
 
 urlpatterns = [
@@ -15,5 +15,8 @@ urlpatterns = [
         views.return_request_cancel_view,
         name="return-request-cancel",
     ),
+    # The support queue's satisfaction survey (signed link, no login).
+    path("s/<str:token>", views_survey.survey_page, name="satisfaction-survey"),
+    path("s/<str:token>/thanks", views_survey.survey_thanks, name="satisfaction-survey-thanks"),
     path("webhooks/email/inbound/<slug:shop_slug>", email_inbound, name="webhook-email-inbound"),
 ]

@@ -66,7 +66,19 @@ def _dispute_rules_for_new_shop(shop, *, is_demo: bool = False) -> None:
 
 
 def cases_wire() -> None:
-    """The support queue: the hand-off handler (merchant.support_handoff), reply and survey triggers."""
+    """The support queue: the hand-off handler (merchant.support_handoff), reply and survey triggers with their
+    rules for every new shop, and the demo's cases."""
+    from merchant.demo import register_demo_step
+    from merchant.shop_listeners import register_on_created
+    from merchant.support_handoff import handler_register
+    from returns.demo_cases import cases_demo_step
+    from returns.services.cases import case_from_handoff
+    from returns.triggers.cases import case_rules_ensure, case_triggers_register
+
+    case_triggers_register()
+    handler_register(case_from_handoff)
+    register_on_created(case_rules_ensure)
+    register_demo_step(cases_demo_step)
 
 
 def auto_reply_wire() -> None:

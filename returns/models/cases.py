@@ -89,9 +89,10 @@ class Case(BaseModel):
             ),
         ]
         indexes = [
-            # The queue views: active cases of a shop by due time, all or one agent's.
-            models.Index(fields=["shop", "status", "due_at"], name="returns_case_queue_idx"),
-            models.Index(fields=["shop", "assignee", "status", "due_at"], name="returns_case_mine_idx"),
+            # The queue views: active cases of a shop by due time, all or one agent's. Priority and assignee
+            # make them covering: the counts and the ordered ids of a page are read from the index alone.
+            models.Index(fields=["shop", "status", "due_at", "priority", "assignee"], name="returns_case_queue_idx"),
+            models.Index(fields=["shop", "assignee", "status", "due_at", "priority"], name="returns_case_mine_idx"),
             models.Index(fields=["shop", "customer"], name="returns_case_customer_idx"),
         ]
 
@@ -122,6 +123,9 @@ class CaseItem(models.Model):
     dispute = models.ForeignKey(Dispute, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     summary = models.CharField(max_length=300)
     admin_path = models.CharField(max_length=200, blank=True)
+    # Answer the customer by then (e.g. an unhappy review); met, and cleared, by the next reply to the customer.
+    # A dispute's deadline is read from the dispute itself, which the provider may move.
+    due_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

@@ -1,19 +1,37 @@
-"""The support queue's write path: cases, what they gather, and the conversation on them.
+"""The support queue's write path: cases, what they gather, their status and priority.
 
 Other parts of returns (return requests, refunds, disputes, customer messages) put work in the queue
-only through `case_item_attach` and `case_customer_message_add`.
+only through `case_item_attach` and `case_customer_message_add`; reviews hands unhappy customers over
+through `merchant.support_handoff` (`case_from_handoff`). A new case gets its SLA deadlines from the
+shop's support settings and business calendar, and, when the shop turns it on, an agent (round robin).
+Every step leaves a row in the case's audit trail (`CaseEvent`). The conversation (notes, replies,
+macros) is in returns.services.case_messages, the survey in returns.services.satisfaction.
 """
 
 import datetime as dt
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from merchant.actors import Actor
 from merchant.models import Customer, Merchant, Order
+from merchant.support_handoff import PersonNeeded
 from returns.models import Case, CaseEntry, CaseItem
-from returns.transitions import status_move
+from returns.services.assignment import case_auto_assign
+from returns.services.sla import (
+    calendar_for,
+    case_due_refresh,
+    sla_pause,
+    sla_resume,
+    sla_start,
+    support_settings_for,
+)
+from returns.transitions import audit_record, status_move
+
+S = Case.Status
 
 
 def _case_subject(order: Order | None, customer: Customer | None) -> str:
@@ -22,11 +40,19 @@ def _case_subject(order: Order | None, customer: Customer | None) -> str:
     return f"Messages from {customer}" if customer else "Messages from an unknown sender"
 
 
+def _case_language(shop: Merchant, order: Order | None, customer: Customer | None) -> str:
+    for language in (getattr(order, "language", ""), getattr(customer, "language", ""), shop.default_language):
+        if language:
+            return language
+    return ""
+
+
 def case_get_or_create(
     *, shop: Merchant, order: Order | None, customer: Customer | None, actor: Actor, now: dt.datetime | None = None
 ) -> tuple[Case, bool]:
     """The case of `order` (one per order), or of `customer` when there is no order (their latest active
-    case without an order). Created when there is none. Returns (case, created)."""
+    case without an order). Created when there is none, with its SLA deadlines counted in the shop's
+    business hours and, when the shop turns auto-assignment on, the next available agent. Returns (case, created)."""
     now = now or timezone.now()
     existing = Case.objects.filter(shop=shop)
     if order is not None:
@@ -41,28 +67,120 @@ def case_get_or_create(
         return found, False
     for _attempt in range(3):
         number = (Case.objects.filter(shop=shop).aggregate(top=Max("number"))["top"] or 0) + 1
+        case = Case(
+            shop=shop,
+            order=order,
+            customer=customer if customer is not None else (order.customer if order else None),
+            number=number,
+            subject=_case_subject(order, customer),
+            language=_case_language(shop, order, customer),
+            created_at=now,
+            status_changed_at=now,
+        )
+        sla_start(case, now=now)
+        case.due_at = min(case.first_response_due_at, case.resolution_due_at)
         try:
             with transaction.atomic():
-                case = Case.objects.create(
-                    shop=shop,
-                    order=order,
-                    customer=customer if customer is not None else (order.customer if order else None),
-                    number=number,
-                    subject=_case_subject(order, customer),
-                    created_at=now,
-                    status_changed_at=now,
-                )
+                case.save(force_insert=True)
         except IntegrityError:  # another process took the number, or made the order's case meanwhile
             if order is not None and (found := Case.objects.filter(shop=shop, order=order).first()):
                 return found, False
             continue
+        audit_record(
+            case,
+            action="created",
+            actor=actor,
+            details={
+                "first_response_due_at": case.first_response_due_at.isoformat(),
+                "resolution_due_at": case.resolution_due_at.isoformat(),
+            },
+            at=now,
+        )
+        if support_settings_for(shop).auto_assign:
+            case = case_auto_assign(case=case, actor=Actor.system("round robin"), now=now)
         return case, True
     raise RuntimeError("Could not number a new case.")
 
 
+def _status_fields(case: Case, to: str, *, now: dt.datetime) -> tuple[dict, dict]:
+    """The fields that go with moving `case` to `to` (clocks paused, resumed, restarted), and audit details."""
+    fields: dict = {}
+    details: dict = {}
+    if case.status == S.WAITING_ON_CUSTOMER and to != S.WAITING_ON_CUSTOMER:
+        resumed, waited = sla_resume(case, now=now)
+        fields.update(resumed)
+        details["waited_business_minutes"] = int(waited.total_seconds() // 60)
+    if to == S.WAITING_ON_CUSTOMER:
+        fields.update(sla_pause(case, now=now))
+    if to == S.RESOLVED:
+        fields["resolved_at"] = now
+    if case.status == S.RESOLVED and to == S.OPEN:
+        # Opened again: a fresh resolution clock from now (the old one was met when it was resolved).
+        settings = support_settings_for(case.shop)
+        calendar = calendar_for(case.shop)
+        fields["resolution_due_at"] = calendar.add(now, dt.timedelta(hours=settings.resolution_hours))
+        if case.first_responded_at is None:  # resolved without a word to the customer: they are owed one now
+            fields["first_response_due_at"] = calendar.add(now, dt.timedelta(hours=settings.first_response_hours))
+        fields["resolved_at"] = None
+    return fields, details
+
+
+def case_move(case: Case, *, to: str, actor: Actor, note: str = "", now: dt.datetime) -> Case:
+    """Move a locked `case` to `to`, pausing or resuming its clocks, and refresh its due time (no survey)."""
+    fields, details = _status_fields(case, to, now=now)
+    status_move(case, to=to, actor=actor, note=note, details=details, fields=fields, now=now)
+    return case_due_refresh(case=case)
+
+
+def _locked(case: Case) -> Case:
+    return Case.objects.select_for_update(of=("self",)).select_related("shop", "customer", "order").get(pk=case.pk)
+
+
+@transaction.atomic
+def case_status_set(*, case: Case, to: str, actor: Actor, note: str = "", now: dt.datetime | None = None) -> Case:
+    """Move `case` to `to` (open, waiting for the customer, resolved) along its transitions.
+
+    Waiting for the customer pauses the resolution clock; leaving it resumes the clock, moved on by the
+    business time spent waiting. Resolving asks the customer the satisfaction question once per case,
+    when the shop's settings say so. Raises InvalidTransition (nothing changed) for a move not allowed."""
+    now = now or timezone.now()
+    case = _locked(case)
+    if case.status == to:
+        return case
+    case_move(case, to=to, actor=actor, note=note, now=now)
+    if to == S.RESOLVED:
+        from returns.services.satisfaction import satisfaction_survey_request
+
+        satisfaction_survey_request(case=case, actor=actor, now=now)
+    return case
+
+
+@transaction.atomic
+def case_priority_set(*, case: Case, priority: int, actor: Actor, now: dt.datetime | None = None) -> Case:
+    """Change the priority of `case` (higher sorts first among cases due at the same time)."""
+    now = now or timezone.now()
+    if priority not in Case.Priority.values:
+        raise ValidationError({"priority": _("Choose one of the priorities.")})
+    case = _locked(case)
+    if case.priority == priority:
+        return case
+    before = case.priority
+    case.priority = priority
+    case.save(update_fields=["priority", "updated_at"])
+    audit_record(
+        case,
+        action="priority",
+        actor=actor,
+        details={"from": before, "to": priority},
+        note=f"{Case.Priority(before).label} → {Case.Priority(priority).label}",
+        at=now,
+    )
+    return case
+
+
 def _reopen(case: Case, *, actor: Actor, why: str, now: dt.datetime) -> None:
-    if case.status == Case.Status.RESOLVED:
-        status_move(case, to=Case.Status.OPEN, actor=actor, note=why, now=now)
+    if case.status == S.RESOLVED:
+        case_move(case, to=S.OPEN, actor=actor, note=why, now=now)
 
 
 @transaction.atomic
@@ -82,24 +200,33 @@ def case_item_attach(
     **links,
 ) -> CaseItem:
     """Put `source` (e.g. "returns.dispute:7") in the queue: on the case of its order, opened again when it was
-    resolved. `links` are the item's return_request, refund or dispute. Idempotent per source."""
+    resolved. `links` are the item's return_request, refund or dispute. Idempotent per source.
+
+    The case's due time becomes the soonest of its clocks, `due_at` (answer by then; for a dispute the dispute's
+    own deadline is read, and read again on every later attach) and its disputes' deadlines. A higher
+    `priority` raises the case's."""
     now = now or timezone.now()
     case, _created = case_get_or_create(shop=shop, order=order, customer=customer, actor=actor, now=now)
-    case = Case.objects.select_for_update().get(pk=case.pk)
+    case = _locked(case)
     item, created = CaseItem.objects.get_or_create(
         case=case,
         source=source[:100],
-        defaults={"kind": kind, "summary": summary[:300], "admin_path": admin_path, **links},
+        defaults={
+            "kind": kind,
+            "summary": summary[:300],
+            "admin_path": admin_path,
+            "due_at": None if links.get("dispute") else due_at,
+            "created_at": now,
+            **links,
+        },
     )
     if created:
+        audit_record(case, action="item_added", actor=actor, note=summary[:300], details={"source": source}, at=now)
         _reopen(case, actor=actor, why=summary, now=now)
-        changes = {}
         if priority is not None and priority > case.priority:
-            changes["priority"] = priority
-        if due_at is not None and (case.due_at is None or due_at < case.due_at):
-            changes["due_at"] = due_at
-        if changes:
-            Case.objects.filter(pk=case.pk).update(**changes, updated_at=now)
+            Case.objects.filter(pk=case.pk).update(priority=priority, updated_at=now)
+            case.priority = priority
+    case_due_refresh(case=case)
     return item
 
 
@@ -115,10 +242,11 @@ def case_customer_message_add(
     source: str = "",
     at: dt.datetime | None = None,
 ) -> CaseEntry:
-    """A message from the customer (an SMS reply, an email) on their case, which opens again if it was resolved."""
+    """A message from the customer (an SMS reply, an email) on their case, which opens again if it was resolved
+    and resumes its resolution clock if it was waiting for them."""
     at = at or timezone.now()
     case, _created = case_get_or_create(shop=shop, order=order, customer=customer, actor=actor, now=at)
-    case = Case.objects.select_for_update().get(pk=case.pk)
+    case = _locked(case)
     entry = CaseEntry.objects.create(
         case=case, kind=CaseEntry.Kind.CUSTOMER_MESSAGE, body=body[:5000], channel=channel, at=at
     )
@@ -126,9 +254,30 @@ def case_customer_message_add(
         CaseItem.objects.get_or_create(
             case=case, source=source[:100], defaults={"kind": CaseItem.Kind.CUSTOMER_MESSAGE, "summary": body[:300]}
         )
-    if case.status == Case.Status.WAITING_ON_CUSTOMER:
-        status_move(case, to=Case.Status.OPEN, actor=actor, note="The customer answered.", now=at)
+    if case.status == S.WAITING_ON_CUSTOMER:
+        case_move(case, to=S.OPEN, actor=actor, note="The customer answered.", now=at)
     else:
         _reopen(case, actor=actor, why="The customer wrote again.", now=at)
     Case.objects.filter(pk=case.pk).update(last_customer_message_at=at, updated_at=at)
     return entry
+
+
+def case_from_handoff(person: PersonNeeded) -> str:
+    """The support queue's handler of `merchant.support_handoff`: a case item of kind "review" for an unhappy
+    customer found by another app, idempotent per `person.source`. Returns the queue's reference ("case:<id>")."""
+    shop = Merchant.objects.get(pk=person.shop_id)
+    customer = Customer.objects.filter(pk=person.customer_id, shop=shop).first() if person.customer_id else None
+    order = Order.objects.filter(pk=person.order_id, shop=shop).first() if person.order_id else None
+    item = case_item_attach(
+        shop=shop,
+        order=order,
+        customer=customer,
+        kind=CaseItem.Kind.REVIEW,
+        source=person.source,
+        summary=person.summary,
+        actor=Actor.system(person.kind or "hand-off"),
+        admin_path=person.admin_path,
+        due_at=person.due_at,
+        priority=Case.Priority.HIGH,
+    )
+    return f"case:{item.case_id}"

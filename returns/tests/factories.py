@@ -134,3 +134,25 @@ def inspected_return(
             credit_amount=credit,
         )
     return request
+
+
+# --- support queue (cases) -------------------------------------------------------------------------
+
+
+class MacroFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "returns.Macro"
+
+    shop = factory.SubFactory(MerchantFactory)
+    name = factory.Sequence(lambda n: f"Macro {n}")
+    language = "en"
+    body = "Hi {{ customer.first_name }}, about order {{ order.number }}: it is on its way."
+
+
+class AgentPresenceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "returns.AgentPresence"
+
+    shop = factory.SubFactory(MerchantFactory)
+    user = factory.SubFactory("merchant.tests.factories.UserFactory")
+    is_available = True
