@@ -17,6 +17,14 @@ def review_triggers():
 
 
 @pytest.fixture(autouse=True)
+def no_support_queue():
+    # The support queue (returns) registers itself at start-up; reviews' tests bring their own stand-in, or none.
+    from merchant.support_handoff import handler_unregister
+
+    handler_unregister()
+
+
+@pytest.fixture(autouse=True)
 def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
