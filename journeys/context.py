@@ -123,16 +123,46 @@ class ValueSpec:
     # (message) -> the text, or "" when it does not apply. Called for every message rendered: answer ""
     # without a query for messages of other triggers.
     make: Callable[..., str]
+    # The triggers whose messages the value is for. Several apps may then register the same name, each
+    # for its own triggers (reviews' follow-ups and the support queue's replies both carry `staff_message`).
+    # Empty: every trigger, and the name is the app's alone.
+    triggers: frozenset[str] = frozenset()
 
 
 _values: dict[str, ValueSpec] = {}
+# The parts of a value several apps share, by name, then by the triggers each part is for.
+_value_parts: dict[str, dict[frozenset[str], ValueSpec]] = {}
+
+
+def _value_shared(name: str, parts: list[ValueSpec]) -> ValueSpec:
+    """One value whose maker hands each message to the part registered for its trigger."""
+    makers = {trigger: part.make for part in parts for trigger in part.triggers}
+
+    def make(message) -> str:
+        maker = makers.get(message.trigger)
+        return maker(message) if maker else ""
+
+    return ValueSpec(
+        name=name,
+        description="; ".join(part.description for part in parts),
+        worst_case=max((part.worst_case for part in parts), key=len),
+        make=make,
+        triggers=frozenset(makers),
+    )
 
 
 def value_register(spec: ValueSpec) -> ValueSpec:
-    """Let templates use `{{ <name> }}`. Registering the same name again replaces it (app reloads in tests)."""
+    """Let templates use `{{ <name> }}`. Registering the same name again replaces it (app reloads in tests),
+    unless both registrations name their triggers: then each answers for its own."""
     if spec.name in CONTEXT_SCHEMA:
         raise ValueError(f"“{spec.name}” is a name of the fixed context.")
-    _values[spec.name] = spec
+    if not spec.triggers:
+        _value_parts.pop(spec.name, None)
+        _values[spec.name] = spec
+        return spec
+    parts = _value_parts.setdefault(spec.name, {})
+    parts[spec.triggers] = spec
+    _values[spec.name] = _value_shared(spec.name, list(parts.values()))
     return spec
 
 

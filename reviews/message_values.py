@@ -73,6 +73,7 @@ REVIEW_VALUES = [
         description="Review follow-ups: the words the staff member wrote",
         worst_case="W" * FOLLOW_UP_MAX_LENGTH,
         make=_staff_message,
+        triggers=frozenset({FOLLOW_UP_TRIGGER}),
     ),
     ValueSpec(
         name="referral_code",

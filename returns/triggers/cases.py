@@ -5,13 +5,12 @@ waiting for it), the agent's words in `{{ staff_message }}`. `satisfaction_surve
 case is resolved, with `{{ links.satisfaction_survey }}`; it is dropped before sending when the case was
 opened again or already answered.
 
-`staff_message` is also reviews' value (its private follow-ups): journeys keeps one maker per name, so
-ours answers for `case_reply` and hands every other message to the maker registered before it.
+`staff_message` is also reviews' value (its private follow-ups): each app registers it for its own trigger.
 """
 
 from django.utils.translation import gettext_lazy as _
 
-from journeys.context import ValueSpec, link_register, value_register, values_all
+from journeys.context import ValueSpec, link_register, value_register
 from journeys.triggers import Kind, TriggerSpec, trigger_register
 from returns.links.survey import SURVEY_LINKS, SURVEY_TRIGGER
 
@@ -79,12 +78,9 @@ CASE_TRIGGER_SPECS = (CASE_REPLY, SATISFACTION_SURVEY)
 
 
 def _case_staff_message(message) -> str:
-    ids = _step_ids(message) if message.trigger == REPLY_TRIGGER else None
-    if message.trigger == REPLY_TRIGGER and ids is None:  # a preview in the admin
+    ids = _step_ids(message)
+    if ids is None:  # a preview in the admin
         return "Thanks for your patience: the replacement left our warehouse today."
-    if ids is None:
-        other = _case_staff_message.other
-        return other(message) if other else ""
     from returns.models import CaseEntry
 
     return (
@@ -95,21 +91,13 @@ def _case_staff_message(message) -> str:
     )
 
 
-_case_staff_message.other = None
-
-
-def _staff_message_register() -> None:
-    previous = values_all().get("staff_message")
-    if previous is not None and previous.make is not _case_staff_message:
-        _case_staff_message.other = previous.make
-    value_register(
-        ValueSpec(
-            name="staff_message",
-            description="Review follow-ups and support replies: the words the staff member wrote",
-            worst_case=previous.worst_case if previous is not None else "W" * 1000,
-            make=_case_staff_message,
-        )
-    )
+STAFF_MESSAGE = ValueSpec(
+    name="staff_message",
+    description="Support replies: the words the agent wrote",
+    worst_case="W" * REPLY_MAX_LENGTH,
+    make=_case_staff_message,
+    triggers=frozenset({REPLY_TRIGGER}),
+)
 
 
 def case_triggers_register() -> None:
@@ -118,7 +106,7 @@ def case_triggers_register() -> None:
         trigger_register(spec)
     for link in SURVEY_LINKS:
         link_register(link)
-    _staff_message_register()
+    value_register(STAFF_MESSAGE)
 
 
 def case_rules_ensure(shop, *, is_demo: bool = False) -> None:
