@@ -156,13 +156,29 @@ def case_status_set(*, case: Case, to: str, actor: Actor, note: str = "", now: d
 
 
 @transaction.atomic
-def case_priority_set(*, case: Case, priority: int, actor: Actor, now: dt.datetime | None = None) -> Case:
-    """Change the priority of `case` (higher sorts first among cases due at the same time)."""
+def case_priority_set(
+    *, case: Case, priority: int, actor: Actor, note: str = "", now: dt.datetime | None = None
+) -> Case:
+    """Change the priority of `case` (higher sorts first among cases due at the same time). Audited."""
+    return _priority_change(case, priority=priority, actor=actor, note=note, now=now, only_raise=False)
+
+
+@transaction.atomic
+def case_priority_raise(
+    *, case: Case, priority: int, actor: Actor, note: str = "", now: dt.datetime | None = None
+) -> Case:
+    """Raise the priority of `case` to at least `priority` (a deadline coming closer); never lowers it."""
+    return _priority_change(case, priority=priority, actor=actor, note=note, now=now, only_raise=True)
+
+
+def _priority_change(
+    case: Case, *, priority: int, actor: Actor, note: str, now: dt.datetime | None, only_raise: bool
+) -> Case:
     now = now or timezone.now()
     if priority not in Case.Priority.values:
         raise ValidationError({"priority": _("Choose one of the priorities.")})
     case = _locked(case)
-    if case.priority == priority:
+    if case.priority == priority or (only_raise and case.priority > priority):
         return case
     before = case.priority
     case.priority = priority
@@ -172,7 +188,7 @@ def case_priority_set(*, case: Case, priority: int, actor: Actor, now: dt.dateti
         action="priority",
         actor=actor,
         details={"from": before, "to": priority},
-        note=f"{Case.Priority(before).label} → {Case.Priority(priority).label}",
+        note=note or f"{Case.Priority(before).label} → {Case.Priority(priority).label}",
         at=now,
     )
     return case

@@ -133,7 +133,9 @@ class TestShopifyWebhooks:
         assert note.details["text"] == "Payment dispute: chargeback, fraudulent, needs_response"
         case = Case.objects.get(order=order)
         assert case.priority == Case.Priority.URGENT  # due within 72 hours
-        assert case.due_at == dispute.due_at
+        # The case is due by its first answer or the dispute's deadline, whichever comes first.
+        assert case.due_at <= dispute.due_at
+        assert case.items.get(kind="dispute").dispute == dispute
         message = Message.objects.get(trigger="dispute_opened")
         assert (message.customer, message.order, message.message_class, message.channel) == (
             order.customer, order, "transactional", "email",
@@ -516,3 +518,38 @@ def test_every_shipped_language_has_the_guidance_copy():
 
 def test_a_dispute_factory_row_is_open(shop):
     assert DisputeFactory(order__shop=shop).status in Dispute.OPEN
+
+
+class TestTheCaseFollowsItsDispute:
+    """The queue sorts by the case's due time: a dispute's deadline counts while an answer is owed, and only then."""
+
+    def test_a_submitted_answer_takes_the_deadline_off_the_case_and_an_appeal_puts_the_new_one_on(
+        self, order, staff, support_settings
+    ):
+        # Given a case due only by its dispute (the first answer was given long ago, no resolution clock)
+        support_settings.first_response_hours = support_settings.resolution_hours = 10_000
+        support_settings.save()
+        dispute = open_dispute(order, staff, due_at=due_in(hours=30))
+        case = Case.objects.get(order=order)
+        assert case.due_at == dispute.due_at
+        # When the answer is submitted, the case is no longer due by the dispute
+        services.dispute_submit(dispute=dispute, actor=staff, response_text="Delivered, signed for: see tracking.")
+        case.refresh_from_db()
+        assert case.due_at is None or case.due_at > dispute.due_at
+        # When it is lost and appealed with a new deadline, the case is due by that deadline
+        dispute = services.dispute_close_lost(dispute=dispute, actor=staff)
+        appeal_due = due_in(hours=20)
+        services.dispute_appeal(dispute=dispute, actor=staff, due_at=appeal_due)
+        case.refresh_from_db()
+        assert case.due_at == appeal_due
+
+    def test_a_warning_raises_the_case_priority_with_the_reason_on_the_case(self, order, staff):
+        dispute = open_dispute(order, staff, due_at=due_in(hours=100))
+        case = Case.objects.get(order=order)
+        Case.objects.filter(pk=case.pk).update(priority=Case.Priority.NORMAL)
+        with time_machine.travel(dispute.due_at - dt.timedelta(hours=20), tick=False):
+            assert services.disputes_warn_due() == 1
+        case.refresh_from_db()
+        assert case.priority == Case.Priority.URGENT
+        event = case.events.get(action="priority")
+        assert "due within 24 hours" in event.note

@@ -12,6 +12,7 @@ from merchant.actors import Actor
 from merchant.models import Merchant, Order
 from returns.models import Case, CaseItem, Dispute
 from returns.services.cases import case_item_attach
+from returns.services.sla import case_due_refresh
 from returns.transitions import audit_record
 from returns.triggers.disputes import DISPUTE_OPENED, DISPUTE_TRIGGER_SPECS, dispute_step
 
@@ -31,6 +32,13 @@ def dispute_admin_path(dispute: Dispute) -> str:
         return reverse("admin:returns_dispute_change", args=[dispute.pk])
     except NoReverseMatch:  # the admin is not mounted (a project without it)
         return ""
+
+
+def dispute_case_refresh(dispute: Dispute) -> None:
+    """The dispute's deadline or status changed: the due time of its case in the queue follows."""
+    item = CaseItem.objects.filter(dispute=dispute).select_related("case").first()
+    if item is not None:
+        case_due_refresh(case=item.case)
 
 
 def dispute_lock(dispute: Dispute) -> Dispute:

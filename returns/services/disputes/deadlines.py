@@ -12,7 +12,8 @@ from django.utils.translation import gettext as _
 from merchant.actors import Actor
 from merchant.models import Membership
 from returns.models import Case, CaseItem, Dispute
-from returns.services.disputes.common import dispute_admin_path, dispute_lock, dispute_source
+from returns.services.cases import case_priority_raise
+from returns.services.disputes.common import dispute_admin_path, dispute_case_refresh, dispute_lock, dispute_source
 from returns.transitions import audit_record, status_move
 
 logger = logging.getLogger(__name__)
@@ -81,6 +82,7 @@ def disputes_expire_overdue(*, now: dt.datetime | None = None) -> int:
                 fields={"owner_alerted_at": now} if alert else None,
                 now=now,
             )
+            dispute_case_refresh(dispute)
             if alert:
                 words = _dispute_words(dispute)
                 _mail_after_commit(
@@ -132,9 +134,13 @@ def disputes_warn_due(*, now: dt.datetime | None = None) -> int:
             )
             case = _case_of(dispute)
             if case is not None:
-                _case_priority_raise(case, to=Case.Priority.HIGH if hours > 24 else Case.Priority.URGENT, now=now,
-                                     why=_("Dispute %(dispute)s is due within %(hours)d hours.")
-                                     % {"dispute": dispute, "hours": hours})  # fmt: skip
+                case_priority_raise(
+                    case=case,
+                    priority=Case.Priority.HIGH if hours > 24 else Case.Priority.URGENT,
+                    actor=Actor.system("dispute deadline"),
+                    note=_("Dispute %(dispute)s is due within %(hours)d hours.") % {"dispute": dispute, "hours": hours},
+                    now=now,
+                )
             assignee = case.assignee if case is not None else None
             to = [assignee.email] if assignee is not None and assignee.email else _owner_emails(dispute.shop_id)
             words = {**_dispute_words(dispute), "hours": hours}
@@ -149,20 +155,3 @@ def disputes_warn_due(*, now: dt.datetime | None = None) -> int:
             )
             warned += 1
     return warned
-
-
-def _case_priority_raise(case: Case, *, to: int, now: dt.datetime, why: str) -> None:
-    """The case sorts higher in the queue; never lowered here. Audited on the case."""
-    case = Case.objects.select_for_update().get(pk=case.pk)
-    if case.priority >= to:
-        return
-    before = case.priority
-    Case.objects.filter(pk=case.pk).update(priority=to, updated_at=now)
-    audit_record(
-        case,
-        action="priority",
-        actor=Actor.system("dispute deadline"),
-        note=why,
-        details={"from": before, "to": to},
-        at=now,
-    )

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from merchant.actors import Actor
 from merchant.models import Merchant, Order
 from returns.models import Dispute
-from returns.services.disputes.common import dispute_after_open
+from returns.services.disputes.common import dispute_after_open, dispute_case_refresh
 from returns.transitions import audit_record, status_move
 
 S = Dispute.Status
@@ -191,4 +191,5 @@ def _provider_update(
         extra = {"closed_at": finalized_at} if finalized_at and step in Dispute.CLOSED else None
         status_move(dispute, to=step, actor=actor, note=_("Reported by %s.") % dispute.get_provider_display(),
                     fields=extra, now=now)  # fmt: skip
+    dispute_case_refresh(dispute)
     return DisputeSynced(dispute=dispute, created=False)

@@ -20,6 +20,7 @@ from returns.services.disputes.common import (
     EVIDENCE_MAX_BYTES,
     KINDS,
     dispute_after_open,
+    dispute_case_refresh,
     dispute_lock,
 )
 from returns.transitions import audit_record, status_move
@@ -246,6 +247,7 @@ def dispute_submit(
         return dispute
     status_move(dispute, to=S.SUBMITTED, actor=actor, note=_("Answer submitted with its evidence."), fields=fields,
                 now=now)  # fmt: skip
+    dispute_case_refresh(dispute)
     return dispute
 
 
@@ -253,6 +255,7 @@ def _move(dispute: Dispute, *, to: str, actor: Actor, note: str, fields: dict | 
           now: dt.datetime | None = None) -> Dispute:  # fmt: skip
     dispute = dispute_lock(dispute)
     status_move(dispute, to=to, actor=actor, note=note, fields=fields, now=now or timezone.now())
+    dispute_case_refresh(dispute)
     return dispute
 
 
