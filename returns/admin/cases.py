@@ -365,6 +365,8 @@ admin_group_register(
             "returns.agentpresence",
             "returns.supportsettings",
             "returns.faqentry",
+            "returns.emailinbox",
+            "returns.returnpolicy",
         ),
         names={"returns.case": gettext_lazy("Support queue")},
     )
