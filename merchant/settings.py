@@ -232,6 +232,8 @@ STORAGES = {
 # Uploaded files (photos and videos of reviews). Never served from here directly: the review page and
 # the admin serve each file to whoever may see it (reviews/views.py).
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or VAR_DIR / "media")
+# Headless Chromium prints dispute evidence packets to PDF; empty: `chromium` on the PATH (Debian's package).
+CHROMIUM_PATH = env_str("CHROMIUM_PATH")
 MEDIA_URL = "media/"
 
 # --- Email and logging ----------------------------------------------------------------------

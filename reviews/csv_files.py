@@ -21,6 +21,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
+from merchant.csv_cells import cell
 from merchant.models import Merchant, Product
 from merchant.platforms.csv_files import RowProblem
 from reviews.models import Review
@@ -35,22 +36,9 @@ IMPORT_COLUMNS = ("product_id", "sku", "rating", "title", "text", "author", "sub
 MAX_ROWS = 20_000
 LIMITS = {"title": 150, "text": 5000, "author": 100}
 LANGUAGES = {code for code, _name in settings.LANGUAGES}
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 # --- export ----------------------------------------------------------------------------------------------
-
-
-def cell(value) -> str:
-    """A CSV cell a spreadsheet shows as text, never runs (OWASP CSV injection)."""
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).isoformat(timespec="seconds")
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 class _Echo:

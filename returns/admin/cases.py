@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy
 from merchant.actors import Actor
 from merchant.admin.tenancy import CHANGE, VIEW, Role, ShopScopedAdmin
 from merchant.admin_site import AdminGroup, admin_group_register
+from merchant.csv_cells import cell
 from merchant.exceptions import InvalidTransition
 from merchant.models import Merchant
 from merchant.selectors import user_shop_roles
@@ -322,8 +323,10 @@ def _csv_lines(cases):
     def flush():
         kinds = case_kinds([case.pk for case in chunk])
         for case in chunk:
+            # Names and order numbers come from customers and platforms: never a formula in a spreadsheet.
             writer.writerow(
-                [
+                cell(value)
+                for value in (
                     case.shop.slug,
                     case.number,
                     case.order.number if case.order_id else "",
@@ -331,10 +334,10 @@ def _csv_lines(cases):
                     case.status,
                     Case.Priority(case.priority).label,
                     case.assignee.get_username() if case.assignee_id else "",
-                    case.due_at.isoformat() if case.due_at else "",
+                    case.due_at,
                     " ".join(kinds[case.pk]),
-                    case.created_at.isoformat(),
-                ]
+                    case.created_at,
+                )
             )
         chunk.clear()
 

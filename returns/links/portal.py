@@ -64,14 +64,27 @@ def _portal_link(message) -> str:
             return f"{settings.PUBLIC_BASE_URL}/returns/example"
         return ""
     # Needs only the ids: no query per message.
-    return settings.PUBLIC_BASE_URL + reverse(
-        "return-portal", args=[portal_token(order_id=message.order_id, shop_id=message.shop_id)]
-    )
+    token = portal_token(order_id=message.order_id, shop_id=message.shop_id)
+    return_id = _return_of(message)
+    if return_id is not None:  # a return's own message: its page, with the instructions and where it stands
+        return settings.PUBLIC_BASE_URL + reverse("return-request", args=[token, return_id])
+    return settings.PUBLIC_BASE_URL + reverse("return-portal", args=[token])
+
+
+def _return_of(message) -> int | None:
+    """The return request a return message is about, from its step ("return-42"); None for other messages."""
+    parts = (message.step or "").split("-")
+    if message.trigger.startswith("return_") and len(parts) == 2 and parts[0] == "return" and parts[1].isdigit():
+        return int(parts[1])
+    return None
 
 
 RETURN_PORTAL_LINK = LinkSpec(
     name="return_portal",
-    description="Return portal of the order: choose items to return, or follow the order's returns",
+    description=(
+        "Return portal of the order: choose items to return, or follow the order's returns; in the messages "
+        "of a return, that return's own page (how to send the items, where it stands)"
+    ),
     worst_case="https://care.example.com/returns/" + "x" * 60,
     make=_portal_link,
 )

@@ -12,11 +12,13 @@ from decimal import Decimal
 from django.db.models import QuerySet, Sum
 
 from merchant.models import Merchant, Order, OrderLine
-from returns.models import Refund, RefundLine
+from returns.models import Dispute, Refund, RefundLine
 
 ZERO = Decimal("0.00")
 # How a refund made here is named on the order's timeline (`refund_reference` of its event).
 ORDER_REFERENCE_PREFIX = "returns-refund:"
+# A chargeback in these states took the money back from the shop to the customer.
+CHARGED_BACK = frozenset({Dispute.Status.LOST, Dispute.Status.ACCEPTED})
 # Promised but not yet recorded on the order's refunded total.
 IN_FLIGHT = frozenset(
     {
@@ -51,10 +53,12 @@ class Refundable:
     recorded: Decimal  # on the order's refunded total
     in_flight: Decimal  # committed refunds not yet recorded
     lines: list[LineRefundable]
+    # Taken back by the customer's bank through chargebacks the shop lost or accepted: already paid back.
+    charged_back: Decimal = ZERO
 
     @property
     def amount_left(self) -> Decimal:
-        return max(self.paid - self.recorded - self.in_flight, ZERO)
+        return max(self.paid - self.recorded - self.in_flight - self.charged_back, ZERO)
 
     @property
     def currency(self) -> str:
@@ -65,7 +69,8 @@ class Refundable:
 
 
 def refundable_get(*, order: Order) -> Refundable:
-    """What can still be refunded on `order` (read it under the order's lock to act on it). Three queries."""
+    """What can still be refunded on `order` (read it under the order's lock to act on it): what was paid, less
+    refunds made or promised and chargebacks lost or accepted. Four queries."""
     in_flight = order.refunds.filter(status__in=IN_FLIGHT).aggregate(total=Sum("amount"))["total"] or ZERO
     counted = {
         row["order_line"]: row
@@ -83,7 +88,20 @@ def refundable_get(*, order: Order) -> Refundable:
         )
         for line in order.lines.order_by("id")
     ]
-    return Refundable(order=order, paid=order.total, recorded=order.refunded_total, in_flight=in_flight, lines=lines)
+    charged_back = (
+        Dispute.objects.filter(order=order, kind="chargeback", status__in=CHARGED_BACK).aggregate(total=Sum("amount"))[
+            "total"
+        ]
+        or ZERO
+    )
+    return Refundable(
+        order=order,
+        paid=order.total,
+        recorded=order.refunded_total,
+        in_flight=in_flight,
+        lines=lines,
+        charged_back=charged_back,
+    )
 
 
 def refund_list(*, order: Order) -> QuerySet[Refund]:

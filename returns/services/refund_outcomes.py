@@ -30,12 +30,12 @@ def _request_lock(return_request: ReturnRequest) -> ReturnRequest:
 def return_request_refund(
     *, return_request: ReturnRequest, actor: Actor, method: str | None = None, now: dt.datetime | None = None
 ) -> Refund | None:
-    """Refund the accepted lines of an inspected return, once; close it when every line was rejected.
+    """Refund the accepted lines of an inspected return, once; close it when nothing was credited.
 
-    Each accepted (or partly accepted) line is refunded with the credit its inspection gave (an accepted
-    line without a credit amount: its price for the accepted quantity), minus the restocking fee the
-    request carries. The refund goes through `refund_create` (every invariant, the approval threshold);
-    a refund that needs no staff reference (store credit) is processed at once. The request becomes
+    Each accepted (or partly accepted) line is refunded with the credit its inspection gave, from which
+    inspection already took the restocking fee (`return_request_inspect`): the customer gets exactly the
+    refund the return's page showed them. The refund goes through `refund_create` (every invariant, the
+    approval threshold); a refund that needs no staff reference (store credit) is processed at once. The request becomes
     resolved when its refund succeeds, now or later (`return_request_resolve_after_refund`). Asked again,
     the same refund is returned and nothing is paid twice. Returns None when the request was closed
     without a refund.
@@ -55,47 +55,25 @@ def return_request_refund(
                         % {"number": request.number, "status": request.get_status_display().lower()}
                     }
                 )
-            accepted = [
+            # Inspection set each line's credit, the restocking fee already taken off: that is what is paid.
+            credited = [
                 line
                 for line in request.lines.select_related("order_line").order_by("id")
-                if line.disposition in ACCEPTED and line.accepted_quantity > 0
+                if line.disposition in ACCEPTED and line.accepted_quantity > 0 and line.credit_amount > 0
             ]
-            if not accepted:
+            if not credited:
                 return_request_close_without_outcome(
                     return_request=request,
                     actor=actor,
-                    note=_("Every line was rejected at inspection: nothing to refund."),
+                    note=_("Nothing was credited at inspection: nothing to refund."),
                     now=now,
                 )
                 return None
             lines = [
-                RefundLineInput(
-                    order_line=line.order_line,
-                    quantity=line.accepted_quantity,
-                    amount=line.credit_amount
-                    if line.credit_amount or line.disposition == ReturnLine.Disposition.PARTIAL
-                    else None,
-                )
-                for line in accepted
+                RefundLineInput(order_line=line.order_line, quantity=line.accepted_quantity, amount=line.credit_amount)
+                for line in credited
             ]
-            credit = sum(
-                (
-                    line.amount if line.amount is not None else line.order_line.unit_price * line.quantity
-                    for line in lines
-                ),
-                Decimal("0.00"),
-            )
-            amount = credit - request.restocking_fee
-            if amount <= 0:
-                raise ValidationError(
-                    {
-                        "restocking_fee": _(
-                            "The restocking fee of %(fee)s %(currency)s takes all of the %(credit)s credited: "
-                            "nothing is left to refund."
-                        )
-                        % {"fee": request.restocking_fee, "currency": request.currency, "credit": credit}
-                    }
-                )
+            amount = sum((line.credit_amount for line in credited), Decimal("0.00"))
             reason = _("Return %(number)s") % {"number": request.number}
             if request.restocking_fee:
                 reason += " " + _("(restocking fee %(fee)s %(currency)s kept)") % {

@@ -78,7 +78,7 @@ def _open_dispute_refuse(order: Order) -> None:
             {
                 "__all__": _(
                     "Order %(order)s has an open payment dispute (%(dispute)s): a refund now could pay the customer "
-                    "twice. Answer or settle the dispute first."
+                    "twice. Refund once the dispute is decided (a lost chargeback has already paid the customer back)."
                 )
                 % {"order": order.number, "dispute": dispute}
             }
@@ -209,14 +209,14 @@ def refund_create(
             {
                 "amount": _(
                     "Only %(left)s %(currency)s of order %(order)s is left to refund (%(paid)s paid, %(done)s "
-                    "refunded or on the way), not %(asked)s."
+                    "refunded, on the way or charged back), not %(asked)s."
                 )
                 % {
                     "left": refundable.amount_left,
                     "currency": order.currency,
                     "order": order.number,
                     "paid": refundable.paid,
-                    "done": refundable.recorded + refundable.in_flight,
+                    "done": refundable.recorded + refundable.in_flight + refundable.charged_back,
                     "asked": amount,
                 }
             }

@@ -147,6 +147,15 @@ def test_the_csv_export_is_the_current_view_of_the_persons_shops_only(logged_in_
     assert len(rows) == 2
 
 
+def test_a_customer_name_that_looks_like_a_formula_is_exported_as_text(logged_in_agent, shop):
+    case = a_case(shop, due_in_hours=1)
+    case.customer.first_name, case.customer.last_name = '=HYPERLINK("http://evil.example")', ""
+    case.customer.save()
+    response = logged_in_agent.get(reverse("admin:returns_case_export"), {"view": "all"})
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0]["customer"] == '\'=HYPERLINK("http://evil.example")'
+
+
 def test_claim_note_and_reply_from_the_case_page(logged_in_agent, shop, agent):
     case = a_dispute_case(shop, hours_overdue=3)
     page = reverse("admin:returns_case_change", args=[case.pk])

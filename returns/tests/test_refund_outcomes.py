@@ -11,6 +11,14 @@ from merchant.actors import Actor
 from returns.models import Refund, RefundMethod, ReturnRequest
 from returns.services.refund_outcomes import return_request_refund
 from returns.services.refunds import refund_process
+from returns.services.requests import (
+    LineChoice,
+    LineInspection,
+    return_request_approve,
+    return_request_create,
+    return_request_inspect,
+    return_request_mark_received,
+)
 from returns.tests.factories import ReturnRequestFactory, inspected_return
 
 pytestmark = pytest.mark.django_db
@@ -24,20 +32,22 @@ def care_rules(shop):
     CareRule.objects.filter(shop=shop, trigger="refund_processed").update(is_active=True)
 
 
-def test_store_credit_for_the_accepted_lines_minus_the_restocking_fee_resolves_the_return(order, agent):
-    # Given a return whose first line was accepted in full and whose second got a partial credit
+def test_store_credit_for_the_credited_lines_resolves_the_return(order, agent):
+    # Given a return whose first line was accepted (credit 35.00 after a 5.00 restocking fee) and whose second
+    # got a partial credit
     request = inspected_return(
         order=order,
-        lines=[(0, ACCEPT, 1, D("0")), (1, PARTIAL, 1, D("15.00"))],
+        lines=[(0, ACCEPT, 1, D("35.00")), (1, PARTIAL, 1, D("15.00"))],
         restocking_fee=D("5.00"),
         refund_method=RefundMethod.STORE_CREDIT,
     )
     # When it is refunded
     refund = return_request_refund(return_request=request, actor=Actor.staff(agent))
-    # Then the credit is 40.00 + 15.00 - 5.00, paid at once as store credit, and the return is resolved
+    # Then the credits are paid as they are (the fee was taken at inspection), at once as store credit,
+    # and the return is resolved
     assert (refund.status, refund.amount, refund.method) == ("succeeded", D("50.00"), "store_credit")
     assert refund.return_request == request
-    assert sorted((line.quantity, line.amount) for line in refund.lines.all()) == [(1, D("15.00")), (1, D("40.00"))]
+    assert sorted((line.quantity, line.amount) for line in refund.lines.all()) == [(1, D("15.00")), (1, D("35.00"))]
     assert "restocking fee 5.00" in refund.reason
     request.refresh_from_db()
     assert request.status == "resolved"
@@ -85,13 +95,37 @@ def test_a_return_not_yet_inspected_is_refused_naming_its_status(order, agent):
     ]
 
 
-def test_a_fee_that_takes_all_the_credit_is_refused(order, agent):
-    request = inspected_return(order=order, lines=[(0, PARTIAL, 1, D("4.00"))], restocking_fee=D("4.00"))
-    with pytest.raises(ValidationError) as refused:
-        return_request_refund(return_request=request, actor=Actor.staff(agent))
-    assert "restocking_fee" in refused.value.message_dict
+def test_a_return_credited_nothing_at_inspection_is_closed_without_refund(order, agent):
+    # A 100% restocking fee leaves an accepted line a credit of 0.00.
+    request = inspected_return(order=order, lines=[(0, ACCEPT, 1, D("0.00"))], restocking_fee=D("40.00"))
+    assert return_request_refund(return_request=request, actor=Actor.staff(agent)) is None
     request.refresh_from_db()
-    assert request.status == "inspected"
+    assert request.status == "closed_no_outcome"
+    assert not Refund.objects.exists()
+
+
+def test_the_refund_is_what_inspection_showed_the_customer_with_the_fee_taken_once(order, agent, return_policy):
+    # Given a 10% restocking fee for a change of size, and both items (80.00) sent back as too small
+    return_policy.restocking_fee_percent = D("10")
+    return_policy.auto_approve_reasons, return_policy.auto_approve_max_amount = [], None
+    return_policy.save()
+    staff = Actor.staff(agent)
+    lines = order.lines.order_by("id")
+    request = return_request_create(
+        order=order, lines=[LineChoice(line.pk, 1) for line in lines], reason="too_small", actor=Actor.customer("A")
+    )
+    return_request_approve(return_request=request, actor=staff)
+    return_request_mark_received(return_request=request, actor=staff)
+    request = return_request_inspect(
+        return_request=request,
+        actor=staff,
+        lines=[LineInspection(return_line_id=line.pk, disposition="accept") for line in request.lines.all()],
+    )
+    assert (request.estimated_refund, request.restocking_fee) == (D("72.00"), D("8.00"))
+    # When it is refunded as store credit
+    refund = return_request_refund(return_request=request, actor=staff, method="store_credit")
+    # Then the customer gets the 72.00 their return showed, not the fee taken a second time
+    assert refund.amount == D("72.00")
 
 
 def test_a_return_of_lines_already_refunded_is_refused_with_the_line_named(order, agent):

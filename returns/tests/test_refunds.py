@@ -88,8 +88,8 @@ def test_an_amount_above_what_is_left_is_refused_naming_the_field_and_the_amount
     with pytest.raises(ValidationError) as refused:
         create(order, agent, amount="25.00", key="k-2")
     assert refused.value.message_dict["amount"] == [
-        f"Only 20.00 {order.currency} of order {order.number} is left to refund (80.00 paid, 60.00 refunded or "
-        "on the way), not 25.00."
+        f"Only 20.00 {order.currency} of order {order.number} is left to refund (80.00 paid, 60.00 refunded, on "
+        "the way or charged back), not 25.00."
     ]
     assert Refund.objects.count() == 1
 
@@ -110,6 +110,26 @@ def test_the_amount_of_a_refund_by_lines_is_their_price(order, agent):
     assert [(item.order_line_id, item.quantity, item.amount) for item in refund.lines.all()] == [
         (line.pk, 1, D("40.00"))
     ]
+
+
+@pytest.mark.parametrize("outcome", ["lost", "accepted"])
+def test_a_chargeback_lost_or_accepted_counts_as_paid_back(order, agent, outcome):
+    # Given the customer's bank took 50.00 of the 80.00 back through a chargeback the shop lost (or accepted)
+    DisputeFactory(order=order, status=outcome, amount=D("50.00"), kind="chargeback")
+    # When staff refund more than the 30.00 the customer has not had back yet, it is refused naming both
+    with pytest.raises(ValidationError) as refused:
+        create(order, agent, amount="40.00")
+    assert refused.value.message_dict["amount"] == [
+        f"Only 30.00 {order.currency} of order {order.number} is left to refund (80.00 paid, 50.00 refunded, on "
+        "the way or charged back), not 40.00."
+    ]
+    # And what is left can still be refunded
+    assert create(order, agent, amount="30.00").status == "approved"
+
+
+def test_an_inquiry_that_was_lost_takes_no_money_back(order, agent):
+    DisputeFactory(order=order, status="lost", amount=D("80.00"), kind="inquiry")
+    assert create(order, agent, amount="80.00").amount == D("80.00")
 
 
 def test_no_refund_while_a_chargeback_is_open(order, agent):

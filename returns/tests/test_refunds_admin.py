@@ -51,7 +51,7 @@ def test_more_than_is_left_shows_the_error_on_the_amount_field(as_agent, order):
     response = as_agent.post(reverse("admin:returns_refund_new"), form)
     assert response.status_code == 400
     assert response.context["form"].errors["amount"] == [
-        f"Only 80.00 USD of order {order.number} is left to refund (80.00 paid, 0.00 refunded or on the way), "
+        f"Only 80.00 USD of order {order.number} is left to refund (80.00 paid, 0.00 refunded, on the way or charged back), "
         "not 90.00."
     ]
     assert not Refund.objects.exists()

@@ -71,7 +71,7 @@ def test_more_than_is_left_is_refused_naming_the_field_and_the_amount_left(api, 
     response = api.post("orders/o-1/refunds", {"amount": "25.00"}, key="r-2")
     assert response.status_code == 422
     assert response.json()["error"]["fields"]["amount"] == [
-        f"Only 10.00 USD of order {order.number} is left to refund (80.00 paid, 70.00 refunded or on the way), "
+        f"Only 10.00 USD of order {order.number} is left to refund (80.00 paid, 70.00 refunded, on the way or charged back), "
         "not 25.00."
     ]
 

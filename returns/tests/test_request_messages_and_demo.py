@@ -2,6 +2,7 @@
 demo shop's returns in various states."""
 
 import datetime as dt
+from urllib.parse import urlsplit
 
 import pytest
 from django.utils import timezone
@@ -36,6 +37,28 @@ def test_the_approval_email_carries_the_number_items_instructions_deadline_and_p
     assert "Post it to 1 Harbour Road." in content.html_body
     assert "29 December" in content.html_body
     assert context["links"]["return_portal"] in content.html_body
+
+
+def test_the_approval_text_links_to_the_returns_own_page_which_says_how_to_send_the_items(
+    client, shop, order, return_policy
+):
+    # Given an approved return of a shop that explains where to send items
+    ReturnPolicy.objects.filter(pk=return_policy.pk).update(return_instructions="Post it to 1 Harbour Road.")
+    line = order.lines.order_by("id").first()
+    request = return_request_create(
+        order=order, lines=[LineChoice(line.pk, 1)], reason="too_small", actor=Actor.customer("Ada")
+    )
+    return_request_approve(return_request=request, actor=Actor.system("test"))
+    message = Message.objects.get(trigger="return_approved", step=f"return-{request.pk}")
+    # When the customer follows the link of the approval text on their phone
+    link = message_context(message)["links"]["return_portal"]
+    template = MessageTemplate.objects.get(rule=message.rule, channel="sms", language="en")
+    assert link in content_render(template, message_context(message), time_zone="UTC").body
+    page = client.get(urlsplit(link).path)
+    # Then they land on that return's page, which says how and by when to send the items
+    assert page.status_code == 200
+    assert "Post it to 1 Harbour Road." in page.content.decode()
+    assert request.number in page.content.decode()
 
 
 def test_messages_of_other_triggers_get_empty_return_values_without_a_query(shop, order, django_assert_num_queries):

@@ -75,7 +75,10 @@ def test_a_return_goes_from_the_customers_request_to_the_refund_with_the_custome
     ]
     refund_message = Message.objects.get(order=order, trigger="refund_processed")
     context = message_context(refund_message)
-    assert context["refund_method"] and context["refund_timing"]
+    assert (context["refund_method"], context["refund_timing"]) == (
+        "to your original payment method",
+        "within 5–10 business days",
+    )
     # And every step is in the return's history with who took it
     actors = list(request.events.order_by("at", "id").values_list("to_status", "actor_kind"))
     assert actors == [

@@ -1,0 +1,18 @@
+"""Cells of the CSV files the admin exports: text a spreadsheet shows, never a formula it runs."""
+
+import datetime as dt
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value) -> str:
+    """A CSV cell a spreadsheet shows as text, never runs (OWASP CSV injection): customers write names,
+    reviews and emails, and a leading `=` or `@` must not become a formula on a staff member's machine."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat(timespec="seconds")
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
