@@ -23,7 +23,7 @@ from merchant.admin.tenancy import CHANGE, VIEW, Role, ShopListFilter, ShopScope
 from merchant.exceptions import ApplicationError
 from merchant.models import Order
 from merchant.selectors import user_shop_roles
-from returns.gateways import gateway_get
+from returns.gateways import GatewayResult, gateway_get
 from returns.models import Refund, RefundEvent, RefundLine, RefundMethod, ReturnPolicy, ReturnRequest
 from returns.selectors.refunds import refundable_get
 from returns.services.refund_outcomes import return_request_refund
@@ -33,6 +33,7 @@ from returns.services.refunds import (
     refund_approve,
     refund_cancel,
     refund_create,
+    refund_outcome_record,
     refund_process,
     refund_reverse,
 )
@@ -132,6 +133,24 @@ class ReasonForm(forms.Form):
     reason = forms.CharField(required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
 
 
+class OutcomeForm(forms.Form):
+    """What the bank or provider says became of a refund left processing."""
+
+    outcome = forms.ChoiceField(
+        choices=[("succeeded", gettext_lazy("The money went out")), ("failed", gettext_lazy("It failed"))]
+    )
+    reference = forms.CharField(required=False, max_length=200)
+    reason = forms.CharField(required=False, max_length=500)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("outcome") == "succeeded" and not cleaned.get("reference", "").strip():
+            self.add_error("reference", gettext_lazy("Give the reference the bank or provider shows for it."))
+        if cleaned.get("outcome") == "failed" and not cleaned.get("reason", "").strip():
+            self.add_error("reason", gettext_lazy("Say why it failed, as the bank or provider says it."))
+        return cleaned
+
+
 class ReferenceForm(forms.Form):
     reference = forms.CharField(
         required=False,
@@ -190,6 +209,7 @@ class RefundAdmin(ShopScopedAdmin):
             path("<path:object_id>/process/", view(self.process_view), name="returns_refund_process"),
             path("<path:object_id>/cancel/", view(self.cancel_view), name="returns_refund_cancel"),
             path("<path:object_id>/reverse/", view(self.reverse_view), name="returns_refund_reverse"),
+            path("<path:object_id>/outcome/", view(self.outcome_view), name="returns_refund_outcome"),
             *super().get_urls(),
         ]
 
@@ -205,6 +225,8 @@ class RefundAdmin(ShopScopedAdmin):
             "can_process": can_change and refund.status == S.APPROVED,
             "can_cancel": can_change and refund.status in (S.PROPOSED, S.PENDING_APPROVAL, S.APPROVED),
             "can_reverse": can_change and refund.status == S.SUCCEEDED,
+            # Left processing when the process stopped between the gateway's answer and recording it.
+            "can_record_outcome": can_change and refund.status == S.PROCESSING,
             **(extra_context or {}),
         }
         return super().change_view(request, object_id, form_url, extra_context)
@@ -382,3 +404,24 @@ class RefundAdmin(ShopScopedAdmin):
         except (ValidationError, ApplicationError) as error:
             return self._refused(request, refund, error)
         return self._done(request, refund, _("Recorded as reversed; the support queue has it."))
+
+    def outcome_view(self, request, object_id):
+        """A refund left processing (the process stopped after calling the gateway): staff record what the bank
+        or provider shows, which settles it exactly once."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        refund = self._refund_for_change(request, object_id)
+        form = OutcomeForm(request.POST)
+        if not form.is_valid():
+            return self._refused(request, refund, ValidationError(form.errors))
+        succeeded = form.cleaned_data["outcome"] == "succeeded"
+        result = GatewayResult(
+            reference=form.cleaned_data["reference"].strip() if succeeded else "",
+            succeeded=succeeded,
+            error="" if succeeded else form.cleaned_data["reason"].strip(),
+        )
+        try:
+            refund = refund_outcome_record(refund=refund, result=result, actor=Actor.staff(request.user))
+        except (ValidationError, ApplicationError) as error:
+            return self._refused(request, refund, error)
+        return self._done(request, refund, _("Recorded: %(status)s.") % {"status": refund.get_status_display()})

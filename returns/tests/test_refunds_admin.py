@@ -131,3 +131,34 @@ def test_the_list_shows_only_the_persons_shops_in_a_fixed_number_of_queries(as_a
     assert len(four) == len(one)
     assert page.count("1.00 USD") == 4
     assert "9.99" not in page
+
+
+class TestARefundLeftProcessing:
+    """The process stopped after the gateway was called: staff record what the bank shows, once."""
+
+    def test_staff_record_that_the_money_went_out_with_its_reference(self, as_agent, order):
+        refund = RefundFactory(order=order, amount=D("30.00"), status="processing")
+        page = as_agent.get(change_url(refund)).content.decode()
+        assert "Record the outcome" in page
+        url = reverse("admin:returns_refund_outcome", args=[refund.pk])
+        refused = as_agent.post(url, {"outcome": "succeeded", "reference": ""}, follow=True)
+        assert "Give the reference" in refused.content.decode()
+        refund.refresh_from_db()
+        assert refund.status == "processing"
+        as_agent.post(url, {"outcome": "succeeded", "reference": "SEPA-991"})
+        refund.refresh_from_db()
+        order.refresh_from_db()
+        assert (refund.status, refund.reference) == ("succeeded", "SEPA-991")
+        assert order.refunded_total == D("30.00")
+        # A second click records nothing more
+        as_agent.post(url, {"outcome": "succeeded", "reference": "SEPA-991"})
+        order.refresh_from_db()
+        assert order.refunded_total == D("30.00")
+
+    def test_staff_record_a_failure_with_its_reason(self, as_agent, order):
+        refund = RefundFactory(order=order, amount=D("30.00"), status="processing")
+        as_agent.post(
+            reverse("admin:returns_refund_outcome", args=[refund.pk]), {"outcome": "failed", "reason": "Account closed"}
+        )
+        refund.refresh_from_db()
+        assert (refund.status, refund.failure_reason) == ("failed", "Account closed")
