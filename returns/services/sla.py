@@ -11,7 +11,8 @@ business time while listing.
 import datetime as dt
 
 from returns.business_hours import BusinessCalendar, business_calendar_for
-from returns.models import Case, CaseItem, Dispute, SupportSettings
+from returns.models import Case, CaseItem, SupportSettings
+from returns.selectors.disputes import disputes_awaiting_answer
 
 
 def support_settings_for(shop) -> SupportSettings:
@@ -52,11 +53,9 @@ def sla_resume(case: Case, *, now: dt.datetime) -> tuple[dict, dt.timedelta]:
 def dispute_due_times(case: Case) -> list[dt.datetime]:
     """The deadlines of the case's disputes still waiting for the shop's answer."""
     return list(
-        Dispute.objects.filter(
-            pk__in=CaseItem.objects.filter(case=case, dispute__isnull=False).values("dispute_id"),
-            status__in=Dispute.AWAITING_ANSWER,
-            due_at__isnull=False,
-        ).values_list("due_at", flat=True)
+        disputes_awaiting_answer()
+        .filter(pk__in=CaseItem.objects.filter(case=case, dispute__isnull=False).values("dispute_id"))
+        .values_list("due_at", flat=True)
     )
 
 

@@ -553,3 +553,16 @@ class TestTheCaseFollowsItsDispute:
         assert case.priority == Case.Priority.URGENT
         event = case.events.get(action="priority")
         assert "due within 24 hours" in event.note
+
+
+def test_an_answered_appeal_no_longer_makes_its_case_due(order, staff, support_settings):
+    support_settings.first_response_hours = support_settings.resolution_hours = 10_000
+    support_settings.save()
+    dispute = open_dispute(order, staff, due_at=due_in(hours=30))
+    services.dispute_submit(dispute=dispute, actor=staff, response_text="Delivered, signed for.")
+    dispute = services.dispute_close_lost(dispute=dispute, actor=staff)
+    appeal_due = due_in(hours=20)
+    dispute = services.dispute_appeal(dispute=dispute, actor=staff, due_at=appeal_due)
+    services.dispute_submit(dispute=dispute, actor=staff, response_text="Here is the signed delivery slip.")
+    case = Case.objects.get(order=order)
+    assert case.due_at is None or case.due_at > appeal_due

@@ -12,18 +12,13 @@ from django.utils.translation import gettext as _
 from merchant.actors import Actor
 from merchant.models import Membership
 from returns.models import Case, CaseItem, Dispute
+from returns.selectors.disputes import disputes_awaiting_answer
 from returns.services.cases import case_priority_raise
 from returns.services.disputes.common import dispute_admin_path, dispute_case_refresh, dispute_lock, dispute_source
 from returns.transitions import audit_record, status_move
 
 logger = logging.getLogger(__name__)
 S = Dispute.Status
-
-
-def _awaiting_answer():
-    return Dispute.objects.filter(status__in=Dispute.AWAITING_ANSWER, due_at__isnull=False).exclude(
-        status=S.APPEAL_OPEN, appeal_submitted_at__isnull=False
-    )
 
 
 def _owner_emails(shop_id: int) -> list[str]:
@@ -66,10 +61,10 @@ def disputes_expire_overdue(*, now: dt.datetime | None = None) -> int:
     (`owner_alerted_at`). Returns how many were moved."""
     now = now or timezone.now()
     moved = 0
-    for dispute_id in _awaiting_answer().filter(due_at__lt=now).values_list("pk", flat=True):
+    for dispute_id in disputes_awaiting_answer().filter(due_at__lt=now).values_list("pk", flat=True):
         with transaction.atomic():
             dispute = dispute_lock(Dispute.objects.only("pk", "order_id").get(pk=dispute_id))
-            if not _awaiting_answer().filter(pk=dispute.pk, due_at__lt=now).exists():
+            if not disputes_awaiting_answer().filter(pk=dispute.pk, due_at__lt=now).exists():
                 continue  # answered meanwhile
             alert = dispute.owner_alerted_at is None
             status_move(
@@ -111,12 +106,12 @@ def disputes_warn_due(*, now: dt.datetime | None = None) -> int:
     case's assignee, or the owners when nobody is assigned. Returns how many warnings were made."""
     now = now or timezone.now()
     horizon = now + dt.timedelta(hours=Dispute.WARNING_HOURS[0])
-    candidates = _awaiting_answer().filter(due_at__gt=now, due_at__lte=horizon)
+    candidates = disputes_awaiting_answer().filter(due_at__gt=now, due_at__lte=horizon)
     warned = 0
     for dispute_id in candidates.values_list("pk", flat=True):
         with transaction.atomic():
             dispute = dispute_lock(Dispute.objects.only("pk", "order_id").get(pk=dispute_id))
-            if not _awaiting_answer().filter(pk=dispute.pk, due_at__gt=now).exists():
+            if not disputes_awaiting_answer().filter(pk=dispute.pk, due_at__gt=now).exists():
                 continue  # answered meanwhile
             left = dispute.due_at - now
             hours = min(h for h in Dispute.WARNING_HOURS if left <= dt.timedelta(hours=h))

@@ -244,6 +244,7 @@ def dispute_submit(
             setattr(dispute, name, value)
         dispute.save(update_fields=[*fields, "updated_at"])
         audit_record(dispute, action="appeal_submitted", actor=actor, note=_("Appeal answer submitted."), at=now)
+        dispute_case_refresh(dispute)
         return dispute
     status_move(dispute, to=S.SUBMITTED, actor=actor, note=_("Answer submitted with its evidence."), fields=fields,
                 now=now)  # fmt: skip
