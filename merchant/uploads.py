@@ -13,6 +13,7 @@ import warnings
 from dataclasses import dataclass
 from io import BytesIO
 
+from django import forms
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -113,3 +114,18 @@ def _encode(image: Image.Image, photo_format: str) -> bytes:
     else:
         image.save(out, "WEBP", quality=85, exif=b"")
     return out.getvalue()
+
+
+class MultipleFileInput(forms.FileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """A form field for several files at once (photos of a review or a return): a list of uploads, each checked."""
+
+    widget = MultipleFileInput
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, list | tuple) else [data] if data else []
+        # super() with its arguments: a comprehension is a function of its own (no zero-argument form).
+        return [super(MultipleFileField, self).clean(file, initial) for file in files if file]  # noqa: UP008

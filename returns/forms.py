@@ -8,7 +8,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from merchant.uploads import PHOTO_MAX_BYTES, UploadRefused, photo_prepare
+from merchant.uploads import PHOTO_MAX_BYTES, MultipleFileField, MultipleFileInput, UploadRefused, photo_prepare
 from returns.models import RefundMethod, ReturnLine, ReturnPolicy, ReturnReason, ReturnRequest
 from returns.selectors.requests import Eligibility
 from returns.services.requests import DECLINE_MESSAGE_MAX, PHOTOS_PER_REQUEST
@@ -16,18 +16,6 @@ from returns.services.requests import DECLINE_MESSAGE_MAX, PHOTOS_PER_REQUEST
 COMMENT_MAX = 2000
 # What the portal's form may weigh with all its photos: refused with 413 before it is read.
 REQUEST_MAX_BYTES = PHOTOS_PER_REQUEST * PHOTO_MAX_BYTES + 1024 * 1024
-
-
-class MultipleFileInput(forms.FileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    widget = MultipleFileInput
-
-    def clean(self, data, initial=None):
-        files = data if isinstance(data, list | tuple) else [data] if data else []
-        return [super(MultipleFileField, self).clean(file, initial) for file in files if file]
 
 
 class ReturnPortalForm(forms.Form):

@@ -8,6 +8,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from merchant.uploads import MultipleFileField, MultipleFileInput
 from reviews.models import Review
 from reviews.uploads import PHOTOS_PER_REVIEW, UploadRefused, photo_prepare, video_prepare
 
@@ -16,18 +17,6 @@ SCORES = [(score, str(score)) for score in range(0, 11)]
 TITLE_MAX = 150
 TEXT_MAX = 5000
 COMMENT_MAX = 2000
-
-
-class MultipleFileInput(forms.FileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    widget = MultipleFileInput
-
-    def clean(self, data, initial=None):
-        files = data if isinstance(data, list | tuple) else [data] if data else []
-        return [super(MultipleFileField, self).clean(file, initial) for file in files if file]
 
 
 class ItemReviewForm(forms.Form):

@@ -11,10 +11,10 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core import signing
 from django.urls import reverse
 
 from journeys.context import LinkSpec
+from merchant.signed_links import signed_ids_make, signed_ids_read
 
 SALT = "reviews.review_page"
 REVIEW_TRIGGERS = frozenset({"review_request", "review_reminder"})
@@ -22,7 +22,7 @@ STARS = range(1, 6)
 
 
 def review_token(*, request_id: int, shop_id: int) -> str:
-    return signing.dumps([request_id, shop_id], salt=SALT)
+    return signed_ids_make(object_id=request_id, shop_id=shop_id, salt=SALT)
 
 
 def review_url(*, request_id: int, shop_id: int, stars: int | None = None) -> str:
@@ -42,15 +42,8 @@ class TokenPayload:
 
 def token_read(token: str) -> TokenPayload | None:
     """What a genuine token names and when it was made, whatever its age; None for anything tampered or made up."""
-    try:
-        value = signing.loads(token, salt=SALT)
-    except signing.BadSignature:
-        return None
-    if not (isinstance(value, list) and len(value) == 2 and all(type(part) is int for part in value)):
-        return None
-    # The signature covers "payload:timestamp", so the timestamp of a genuine token is genuine too.
-    issued = dt.datetime.fromtimestamp(signing.b62_decode(token.rsplit(":", 2)[1]), tz=dt.UTC)
-    return TokenPayload(request_id=value[0], shop_id=value[1], issued_at=issued)
+    ids = signed_ids_read(token, salt=SALT)
+    return None if ids is None else TokenPayload(request_id=ids.object_id, shop_id=ids.shop_id, issued_at=ids.issued_at)
 
 
 def request_id_of(message) -> int | None:

@@ -11,11 +11,11 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core import signing
 from django.urls import reverse
 
 from journeys.context import LinkSpec
 from merchant.models import Order
+from merchant.signed_links import signed_ids_make, signed_ids_read
 
 SALT = "returns.portal"
 # Longer than any common return window plus the time a return takes to settle: the link in the delivered
@@ -24,7 +24,7 @@ LINK_VALID_DAYS = 180
 
 
 def portal_token(*, order_id: int, shop_id: int) -> str:
-    return signing.dumps([order_id, shop_id], salt=SALT)
+    return signed_ids_make(object_id=order_id, shop_id=shop_id, salt=SALT)
 
 
 def return_portal_url(order: Order) -> str:
@@ -47,15 +47,8 @@ class PortalToken:
 
 def portal_token_read(token: str) -> PortalToken | None:
     """What a genuine token names and when it was made, whatever its age; None for anything tampered or made up."""
-    try:
-        value = signing.loads(token, salt=SALT)
-    except signing.BadSignature:
-        return None
-    if not (isinstance(value, list) and len(value) == 2 and all(type(part) is int for part in value)):
-        return None
-    # The signature covers "payload:timestamp", so the timestamp of a genuine token is genuine too.
-    issued = dt.datetime.fromtimestamp(signing.b62_decode(token.rsplit(":", 2)[1]), tz=dt.UTC)
-    return PortalToken(order_id=value[0], shop_id=value[1], issued_at=issued)
+    ids = signed_ids_read(token, salt=SALT)
+    return None if ids is None else PortalToken(order_id=ids.object_id, shop_id=ids.shop_id, issued_at=ids.issued_at)
 
 
 def _portal_link(message) -> str:

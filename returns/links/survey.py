@@ -10,10 +10,10 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core import signing
 from django.urls import reverse
 
 from journeys.context import LinkSpec
+from merchant.signed_links import signed_ids_make, signed_ids_read
 
 SALT = "returns.satisfaction_survey"
 SURVEY_TRIGGER = "satisfaction_survey"
@@ -26,7 +26,7 @@ def survey_step(case_id: int) -> str:
 
 
 def survey_token(*, case_id: int, shop_id: int) -> str:
-    return signing.dumps([case_id, shop_id], salt=SALT)
+    return signed_ids_make(object_id=case_id, shop_id=shop_id, salt=SALT)
 
 
 def survey_url(*, case_id: int, shop_id: int) -> str:
@@ -48,15 +48,8 @@ class SurveyToken:
 
 def survey_token_read(token: str) -> SurveyToken | None:
     """What a genuine token names and when it was made; None for anything tampered with or made up."""
-    try:
-        value = signing.loads(token, salt=SALT)
-    except signing.BadSignature:
-        return None
-    if not (isinstance(value, list) and len(value) == 2 and all(type(part) is int for part in value)):
-        return None
-    # The signature covers "payload:timestamp", so the timestamp of a genuine token is genuine too.
-    issued = dt.datetime.fromtimestamp(signing.b62_decode(token.rsplit(":", 2)[1]), tz=dt.UTC)
-    return SurveyToken(case_id=value[0], shop_id=value[1], issued_at=issued)
+    ids = signed_ids_read(token, salt=SALT)
+    return None if ids is None else SurveyToken(case_id=ids.object_id, shop_id=ids.shop_id, issued_at=ids.issued_at)
 
 
 def _case_id_of(message) -> int | None:
