@@ -9,10 +9,11 @@ from django.utils import timezone
 from merchant.actors import Actor
 from merchant.models import Membership, Merchant, Order
 from merchant.services.shops import membership_set
-from returns.models import AgentPresence, Case, CaseItem, Macro, SupportSettings
+from returns.models import AgentPresence, Case, CaseEntry, Dispute, Macro, SupportSettings
 from returns.services.assignment import agent_presence_set
 from returns.services.case_messages import case_note_add
-from returns.services.cases import case_customer_message_add, case_item_attach, case_priority_set, case_status_set
+from returns.services.cases import case_customer_message_add, case_priority_set, case_status_set
+from returns.services.disputes import dispute_create
 
 DEMO_AGENT = "agent@demo.example"  # the login `manage.py devlogin` gives a password to
 MACROS = [
@@ -58,7 +59,8 @@ def cases_demo_step(shop: Merchant, *, now: dt.datetime | None = None) -> dict[s
         _macro, created = Macro.objects.get_or_create(shop=shop, name=name, language=language, defaults={"body": body})
         macros += created
     cases = 0
-    if not Case.objects.filter(shop=shop).exists():
+    # Other demo steps (returns) put their own cases in the queue: these are the customers' messages.
+    if not CaseEntry.objects.filter(case__shop=shop, kind=CaseEntry.Kind.CUSTOMER_MESSAGE).exists():
         orders = list(
             Order.objects.filter(shop=shop, customer__isnull=False, status=Order.Status.DELIVERED).order_by("-id")[
                 : len(DEMO_MESSAGES)
@@ -78,17 +80,17 @@ def cases_demo_step(shop: Merchant, *, now: dt.datetime | None = None) -> dict[s
                 case_status_set(case=case, to=Case.Status.RESOLVED, actor=system, now=at + dt.timedelta(hours=1))
             cases += 1
         if orders:
+            # A marketplace chargeback answered by tomorrow: the queue puts it first as its deadline nears.
             order = orders[-1]
-            case_item_attach(
+            dispute_create(
                 shop=shop,
-                order=order,
-                customer=order.customer,
-                kind=CaseItem.Kind.OTHER,
-                source=f"demo:chargeback:{order.pk}",
-                summary=f"Chargeback warning on order {order.number}: answer the bank in time",
                 actor=system,
+                order=order,
+                provider=Dispute.Provider.MARKETPLACE,
+                external_id=f"DEMO-{order.pk}",
+                reason_category=Dispute.ReasonCategory.NOT_RECEIVED,
+                amount=order.total,
                 due_at=now + dt.timedelta(hours=20),
-                priority=Case.Priority.URGENT,
                 now=now,
             )
     return {"support_cases": cases, "support_macros": macros, "support_agents_available": presences}

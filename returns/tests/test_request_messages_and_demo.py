@@ -11,7 +11,8 @@ from journeys.models import Message, MessageTemplate
 from journeys.services.content import content_render, message_context
 from merchant import services as merchant_services
 from merchant.actors import Actor
-from returns.models import ReturnPolicy, ReturnRequest
+from returns.demo_cases import cases_demo_step
+from returns.models import Case, CaseEntry, Dispute, ReturnPolicy, ReturnRequest
 from returns.services.requests import LineChoice, return_request_approve, return_request_create
 from returns.services.requests.demo import returns_demo_seed
 from returns.tests.factories import delivered_order
@@ -81,3 +82,22 @@ def test_the_demo_shop_gets_returns_in_various_states_once(db):
     statuses = set(ReturnRequest.objects.filter(shop=shop).values_list("status", flat=True))
     assert statuses >= {"requested", "needs_review", "approved", "in_transit", "received", "inspected", "declined"}
     assert returns_demo_seed(shop) == {"RETURN_REQUESTS_CREATED": 0}
+
+
+def test_the_demo_queue_has_customer_messages_and_a_dispute_besides_the_returns_once(db):
+    # Given the demo shop with its returns already in the queue
+    shop = merchant_services.merchant_create(
+        name="Demo", slug="demo-queue", country="US", time_zone="America/New_York", is_demo=True
+    )
+    for days in range(1, 15):
+        delivered_order(shop=shop, days_ago=days)
+    returns_demo_seed(shop, now=timezone.now())
+    # When the queue's demo step runs (twice, as `make run` may)
+    first = cases_demo_step(shop)
+    second = cases_demo_step(shop)
+    # Then the queue shows customers' messages and a chargeback due tomorrow, made once
+    assert (first["support_cases"], second["support_cases"]) == (5, 0)
+    assert CaseEntry.objects.filter(case__shop=shop, kind="customer_message").count() == 5
+    dispute = Dispute.objects.get(shop=shop)
+    assert (dispute.status, dispute.provider) == ("needs_response", "marketplace")
+    assert Case.objects.get(shop=shop, order=dispute.order).due_at <= dispute.due_at
