@@ -4,14 +4,13 @@ Approval above the shop's threshold is an owner's, in the admin: an API key is n
 """
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from merchant.actors import Actor
 from merchant.api import errors
-from merchant.api.serializers import ErrorSerializer
 from merchant.api.views import ERRORS, idempotent, orders_of
 from returns.api.refund_serializers import (
     RefundCancelInputSerializer,
@@ -31,10 +30,9 @@ REQUIRED_KEY = OpenApiParameter(
     description="One key per refund you mean to make (at most 90 characters). Sent again — a retry, a double "
     "click — it answers the refund made first and never makes a second.",
 )
-REFUSED = {
-    **ERRORS,
-    403: OpenApiResponse(ErrorSerializer, description="The refund needs an owner's approval in the admin."),
-}
+# A refund above the shop's approval threshold is made (201, status pending_approval) and waits for an owner in
+# the admin; sending it before then is refused with 422 like any other step the refund cannot take yet.
+REFUSED = ERRORS
 
 
 def _actor(request) -> Actor:

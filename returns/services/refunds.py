@@ -192,7 +192,8 @@ def refund_create(
                 }
             }
         )
-    if order.paid_at is None and order.status == Order.Status.PENDING_PAYMENT:
+    # Never paid: still waiting for payment, or cancelled before it came (a paid order keeps its paid_at).
+    if order.paid_at is None and order.status in (Order.Status.PENDING_PAYMENT, Order.Status.CANCELLED):
         raise ValidationError({"__all__": _("Order %s is not paid: there is nothing to refund.") % order.number})
     _open_dispute_refuse(order)
     refundable = refundable_get(order=order)

@@ -132,7 +132,7 @@ class TestShopifyWebhooks:
         note = order.events.get(type="note")
         assert note.details["text"] == "Payment dispute: chargeback, fraudulent, needs_response"
         case = Case.objects.get(order=order)
-        assert case.priority == Case.Priority.URGENT  # due within 72 hours
+        assert case.priority == Case.Priority.HIGH  # due in 50 hours: urgent from 24
         # The case is due by its first answer or the dispute's deadline, whichever comes first.
         assert case.due_at <= dispute.due_at
         assert case.items.get(kind="dispute").dispute == dispute

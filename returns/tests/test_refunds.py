@@ -10,6 +10,7 @@ from journeys.services.content import message_content
 from journeys.services.rules import care_rules_default_create
 from merchant.actors import Actor
 from merchant.exceptions import InvalidTransition
+from merchant.tests.factories import OrderFactory
 from returns.gateways import GatewayResult, gateway_register, gateways_register_defaults
 from returns.models import Refund, RefundMethod
 from returns.selectors.refunds import refundable_get
@@ -273,3 +274,12 @@ class TestCancelAndReverse:
         from returns.models import CaseItem
 
         assert CaseItem.objects.filter(refund=refund, summary__contains="came back").exists()
+
+
+@pytest.mark.parametrize("status", ["pending_payment", "cancelled"])
+def test_an_order_never_paid_has_nothing_to_refund(shop, agent, status):
+    order = OrderFactory(shop=shop, status=status, paid_at=None)
+    with pytest.raises(ValidationError) as refused:
+        create(order, agent, amount="10.00")
+    assert refused.value.messages == [f"Order {order.number} is not paid: there is nothing to refund."]
+    assert not Refund.objects.exists()

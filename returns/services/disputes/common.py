@@ -51,7 +51,8 @@ def dispute_lock(dispute: Dispute) -> Dispute:
 
 
 def _priority_for(dispute: Dispute, now: dt.datetime) -> int:
-    urgent = dispute.due_at is not None and dispute.due_at - now <= dt.timedelta(hours=Dispute.WARNING_HOURS[0])
+    """High, and urgent once the answer is due within 24 hours: the same steps the deadline warnings raise it by."""
+    urgent = dispute.due_at is not None and dispute.due_at - now <= dt.timedelta(hours=Dispute.WARNING_HOURS[1])
     return Case.Priority.URGENT if dispute.status in Dispute.AWAITING_ANSWER and urgent else Case.Priority.HIGH
 
 
