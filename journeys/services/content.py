@@ -140,8 +140,27 @@ def campaign_context(message: Message) -> tuple[str, str]:
     return campaign.name, occurrence_holiday_name(campaign, language=message.language, country=country)
 
 
-def message_context(message: Message, *, coupon_code: str = "") -> dict[str, Any]:
-    """The documented template context (journeys.context.CONTEXT_SCHEMA) for one message, from current data."""
+class _Deferred:
+    """A link or value other apps registered, made only when the template uses it, and once: a message's copy
+    names two or three of the dozens registered (each app's links and values answer for its own triggers)."""
+
+    __slots__ = ("_make", "_made", "_message", "_value")
+
+    def __init__(self, make, message: Message) -> None:
+        self._make, self._message, self._made, self._value = make, message, False, None
+
+    def __call__(self):  # Django's templates call a callable they find: `{{ links.review }}`, `{% if faq %}`
+        if not self._made:
+            self._value, self._made = self._make(self._message), True
+        return self._value
+
+
+def message_context(message: Message, *, coupon_code: str = "", deferred: bool = False) -> dict[str, Any]:
+    """The documented template context (journeys.context.CONTEXT_SCHEMA) for one message, from current data.
+
+    `deferred`: the registered links and values are callables the template engine calls when the copy uses
+    them (what rendering for sending wants); otherwise they are made at once (previews, tests, callers that
+    read the dict)."""
     order, lines = order_context(message.order)
     shipment = message_shipment(message)
     shipment_values = (
@@ -167,9 +186,13 @@ def message_context(message: Message, *, coupon_code: str = "") -> dict[str, Any
         "coupon": coupon_code,
         "holiday": holiday,
         "campaign": campaign,
-        "links": {name: spec.make(message) for name, spec in links_all().items()},
-        **{name: spec.make(message) for name, spec in values_all().items()},
+        "links": {name: _made(spec.make, message, deferred) for name, spec in links_all().items()},
+        **{name: _made(spec.make, message, deferred) for name, spec in values_all().items()},
     }
+
+
+def _made(make, message: Message, deferred: bool):
+    return _Deferred(make, message) if deferred else make(message)
 
 
 def content_render(template: MessageTemplate, context: dict[str, Any], *, time_zone: str) -> Content:
@@ -204,7 +227,8 @@ def message_content(message: Message, *, coupon_code: str = "") -> Content:
     template = template_pick(
         templates, channel=message.channel, languages=[message.language, message.shop.default_language, "en"]
     )
-    content = content_render(template, message_context(message, coupon_code=coupon_code), time_zone=message.time_zone)
+    context = message_context(message, coupon_code=coupon_code, deferred=True)
+    content = content_render(template, context, time_zone=message.time_zone)
     return content_copy_rules_apply(
         content, channel=message.channel, message_class=message.message_class, shop=message.shop
     )[0]

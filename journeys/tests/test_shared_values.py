@@ -60,3 +60,28 @@ def test_reviews_and_the_support_queue_both_fill_staff_message():
     assert {"review_follow_up", "case_reply"} <= staff_message.triggers
     assert staff_message.make(message("review_follow_up")).startswith("Thank you for telling us")
     assert staff_message.make(message("case_reply")).startswith("Thanks for your patience")
+
+
+@pytest.mark.django_db
+def test_rendering_for_sending_makes_only_the_values_the_copy_uses_and_each_once(restore_values):
+    from journeys.services.content import message_content
+    from journeys.tests.factories import MessageFactory, MessageTemplateFactory
+
+    calls = {"used": 0, "unused": 0}
+
+    def maker(name):
+        def make(message):
+            calls[name] += 1
+            return f"<{name}>"
+
+        return make
+
+    value_register(ValueSpec("used_value", "used", "x", maker("used")))
+    value_register(ValueSpec("unused_value", "unused", "x", maker("unused")))
+    template = MessageTemplateFactory(body="{% if used_value %}{{ used_value }} and {{ used_value }}{% endif %}")
+    message = MessageFactory(shop=template.rule.shop, rule=template.rule, channel="sms", language="en")
+
+    content = message_content(message)
+
+    assert content.body == "<used> and <used>"
+    assert calls == {"used": 1, "unused": 0}
