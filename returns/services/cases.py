@@ -34,10 +34,13 @@ from returns.transitions import audit_record, status_move
 S = Case.Status
 
 
-def _case_subject(order: Order | None, customer: Customer | None) -> str:
+def _case_subject(order: Order | None, customer: Customer | None, about: str = "") -> str:
     if order is not None:
         return f"Order {order.number}"
-    return f"Messages from {customer}" if customer else "Messages from an unknown sender"
+    if customer is not None:
+        return f"Messages from {customer}"
+    # Neither order nor customer (a chargeback the platform could not tie to an order): what it is about.
+    return about[:200] or "Messages from an unknown sender"
 
 
 def _case_language(shop: Merchant, order: Order | None, customer: Customer | None) -> str:
@@ -48,7 +51,13 @@ def _case_language(shop: Merchant, order: Order | None, customer: Customer | Non
 
 
 def case_get_or_create(
-    *, shop: Merchant, order: Order | None, customer: Customer | None, actor: Actor, now: dt.datetime | None = None
+    *,
+    shop: Merchant,
+    order: Order | None,
+    customer: Customer | None,
+    actor: Actor,
+    now: dt.datetime | None = None,
+    about: str = "",
 ) -> tuple[Case, bool]:
     """The case of `order` (one per order), or of `customer` when there is no order (their latest active
     case without an order). Created when there is none, with its SLA deadlines counted in the shop's
@@ -72,7 +81,7 @@ def case_get_or_create(
             order=order,
             customer=customer if customer is not None else (order.customer if order else None),
             number=number,
-            subject=_case_subject(order, customer),
+            subject=_case_subject(order, customer, about),
             language=_case_language(shop, order, customer),
             created_at=now,
             status_changed_at=now,
@@ -222,7 +231,7 @@ def case_item_attach(
     own deadline is read, and read again on every later attach) and its disputes' deadlines. A higher
     `priority` raises the case's."""
     now = now or timezone.now()
-    case, _created = case_get_or_create(shop=shop, order=order, customer=customer, actor=actor, now=now)
+    case, _created = case_get_or_create(shop=shop, order=order, customer=customer, actor=actor, now=now, about=summary)
     case = _locked(case)
     item, created = CaseItem.objects.get_or_create(
         case=case,

@@ -141,6 +141,15 @@ class TestShopifyWebhooks:
             order.customer, order, "transactional", "email",
         )  # fmt: skip
 
+    def test_a_chargeback_tied_to_no_order_gets_a_case_named_after_it(self, client, signed_shop):
+        # The fixture as Shopify sends it: order_id null
+        shopify_post(client, shopify_dispute(status="needs_response", evidence_sent_on=None))
+        dispute = Dispute.objects.get()
+        assert dispute.order is None
+        case = Case.objects.get(items__dispute=dispute)
+        assert case.subject.startswith("Chargeback")
+        assert "100.00" in case.subject
+
     def test_updates_move_forward_and_a_late_old_delivery_changes_nothing_but_is_recorded(self, client, signed_shop):
         opened = shopify_dispute(status="needs_response", evidence_sent_on=None, evidence_due_by=None)
         shopify_post(client, opened, webhook_id="w-1")
