@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from merchant.uploads import PHOTO_MAX_BYTES, MultipleFileField, MultipleFileInput, UploadRefused, photo_prepare
 from returns.models import RefundMethod, ReturnLine, ReturnPolicy, ReturnReason, ReturnRequest
 from returns.selectors.requests import Eligibility
+from returns.services.policy import EDITABLE_FIELDS
 from returns.services.requests import DECLINE_MESSAGE_MAX, PHOTOS_PER_REQUEST
 
 COMMENT_MAX = 2000
@@ -158,19 +159,7 @@ class ReturnPolicyForm(forms.ModelForm):
 
     class Meta:
         model = ReturnPolicy
-        fields = (
-            "shop",
-            "window_days",
-            "non_returnable_categories",
-            "auto_approve_max_amount",
-            "auto_approve_reasons",
-            "review_above_amount",
-            "restocking_fee_percent",
-            "refund_methods",
-            "refund_approval_threshold",
-            "return_instructions",
-            "instructions_valid_days",
-        )
+        fields = ("shop", *EDITABLE_FIELDS)
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

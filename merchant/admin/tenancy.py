@@ -148,6 +148,30 @@ class ShopScopedAdmin(ShopScopedMixin, admin.ModelAdmin):
         return initial
 
 
+class ParentShopMixin(ShopScopedMixin):
+    """For inlines: their permission checks receive the parent row, which carries its shop."""
+
+    def shop_id_of(self, obj):
+        return obj.shop_id if hasattr(obj, "shop_id") else super().shop_id_of(obj)
+
+
+class ReadOnlyInline(ParentShopMixin, admin.TabularInline):
+    """Rows shown with their parent and never edited there (history, lines, photos). Subclasses set
+    `role_permissions` and `shop_path`."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class ShopListFilter(admin.RelatedOnlyFieldListFilter):
     """Offers only the shops that appear in the (already scoped) list."""
 

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from merchant.actors import Actor
-from merchant.admin.tenancy import CHANGE, VIEW, Role, ShopListFilter, ShopScopedAdmin, ShopScopedMixin
+from merchant.admin.tenancy import CHANGE, VIEW, ReadOnlyInline, Role, ShopListFilter, ShopScopedAdmin
 from merchant.exceptions import ApplicationError
 from merchant.models import Order
 from merchant.selectors import user_shop_roles
@@ -46,28 +46,14 @@ REFUND_WORK = {
 }
 
 
-class ReadOnlyRefundInline(ShopScopedMixin, admin.TabularInline):
-    """Rows of one refund, never edited here; permission checks receive the refund."""
+class ReadOnlyRefundInline(ReadOnlyInline):
+    """Rows of one refund, never edited here."""
 
     shop_path = "refund__shop"
     role_permissions = REFUND_WORK
-    extra = 0
-    can_delete = False
-
-    def shop_id_of(self, obj):
-        return obj.shop_id if isinstance(obj, Refund) else obj.refund.shop_id
 
     def get_readonly_fields(self, request, obj=None):
         return self.fields
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class RefundLineInline(ReadOnlyRefundInline):

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from merchant.actors import Actor
-from merchant.admin.tenancy import CHANGE, VIEW, Role, ShopListFilter, ShopScopedAdmin, ShopScopedMixin
+from merchant.admin.tenancy import CHANGE, VIEW, ReadOnlyInline, Role, ShopListFilter, ShopScopedAdmin
 from merchant.exceptions import InvalidTransition
 from returns.forms import DeclineForm, InspectLineForm, InTransitForm, NoteForm, ReturnPolicyForm
 from returns.models import ReturnEvent, ReturnLine, ReturnPhoto, ReturnPolicy, ReturnRequest
@@ -38,24 +38,9 @@ POLICY_WORK = {Role.OWNER: frozenset({VIEW, CHANGE}), Role.AGENT: frozenset({VIE
 S = ReturnRequest.Status
 
 
-class _ReadOnlyInline(ShopScopedMixin, admin.TabularInline):
-    extra = 0
-    can_delete = False
+class _ReadOnlyInline(ReadOnlyInline):
     role_permissions = QUEUE_WORK
     shop_path = "return_request__shop"
-
-    def shop_id_of(self, obj):
-        # Permission checks of an inline receive the parent request, which carries its shop.
-        return obj.shop_id if isinstance(obj, ReturnRequest) else super().shop_id_of(obj)
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class ReturnLineInline(_ReadOnlyInline):

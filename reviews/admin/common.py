@@ -1,9 +1,10 @@
 """What the admin modules of reviews share: the roles' permissions, read-only inlines, how refusals are shown."""
 
-from django.contrib import admin, messages
+from django.contrib import messages
 from django.utils.translation import gettext as _
 
-from merchant.admin.tenancy import CHANGE, VIEW, Role, ShopScopedMixin
+from merchant.admin.tenancy import CHANGE, VIEW, Role
+from merchant.admin.tenancy import ReadOnlyInline as BaseReadOnlyInline
 
 MODERATE = "moderate"
 RESOLVE = "resolve"
@@ -27,22 +28,5 @@ def refusals_show(modeladmin, request, done: int, refusals: list[str], words: st
         modeladmin.message_user(request, _("Refused: %s") % refusal, messages.ERROR)
 
 
-class ParentShopMixin(ShopScopedMixin):
-    def shop_id_of(self, obj):
-        # Permission checks of an inline receive the parent row, which carries its shop.
-        return obj.shop_id if hasattr(obj, "shop_id") else super().shop_id_of(obj)
-
-
-class ReadOnlyInline(ParentShopMixin, admin.TabularInline):
-    extra = 0
-    can_delete = False
+class ReadOnlyInline(BaseReadOnlyInline):
     role_permissions = STAFF_WORK
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

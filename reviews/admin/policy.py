@@ -4,8 +4,8 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy
 
 from merchant.actors import Actor
-from merchant.admin.tenancy import ADD, CHANGE, VIEW, Role, ShopScopedAdmin
-from reviews.admin.common import ParentShopMixin, ReadOnlyInline
+from merchant.admin.tenancy import ADD, CHANGE, VIEW, ParentShopMixin, Role, ShopScopedAdmin
+from reviews.admin.common import ReadOnlyInline
 from reviews.models import (
     ReviewDelay,
     ReviewPolicy,

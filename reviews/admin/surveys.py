@@ -8,8 +8,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy
 
-from merchant.admin.tenancy import ADD, CHANGE, VIEW, Role, ShopListFilter, ShopScopedAdmin
-from reviews.admin.common import STAFF_WORK, ParentShopMixin
+from merchant.admin.tenancy import ADD, CHANGE, VIEW, ParentShopMixin, Role, ShopListFilter, ShopScopedAdmin
+from reviews.admin.common import STAFF_WORK
 from reviews.models import SurveyAnswer, SurveyQuestion, SurveyQuestionText
 from reviews.services.surveys import (
     survey_question_check,
