@@ -364,32 +364,26 @@ class RefundAdmin(ShopScopedAdmin):
         )
 
     def cancel_view(self, request, object_id):
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        refund = self._refund_for_change(request, object_id)
-        form = ReasonForm(request.POST)
-        form.is_valid()
-        try:
-            refund = refund_cancel(
-                refund=refund, actor=Actor.staff(request.user), reason=form.cleaned_data.get("reason", "")
-            )
-        except (ValidationError, ApplicationError) as error:
-            return self._refused(request, refund, error)
-        return self._done(request, refund, _("Cancelled."))
+        return self._reason_step(request, object_id, refund_cancel, _("Cancelled."))
 
     def reverse_view(self, request, object_id):
+        return self._reason_step(
+            request, object_id, refund_reverse, _("Recorded as reversed; the support queue has it.")
+        )
+
+    def _reason_step(self, request, object_id, service, done_words: str):
+        """A step whose only input is why (cancel, reverse): a reason that does not fit is refused, nothing changes."""
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         refund = self._refund_for_change(request, object_id)
         form = ReasonForm(request.POST)
-        form.is_valid()
+        if not form.is_valid():
+            return self._refused(request, refund, ValidationError(form.errors))
         try:
-            refund = refund_reverse(
-                refund=refund, actor=Actor.staff(request.user), reason=form.cleaned_data.get("reason", "")
-            )
+            refund = service(refund=refund, actor=Actor.staff(request.user), reason=form.cleaned_data["reason"])
         except (ValidationError, ApplicationError) as error:
             return self._refused(request, refund, error)
-        return self._done(request, refund, _("Recorded as reversed; the support queue has it."))
+        return self._done(request, refund, done_words)
 
     def outcome_view(self, request, object_id):
         """A refund left processing (the process stopped after calling the gateway): staff record what the bank

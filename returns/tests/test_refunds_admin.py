@@ -162,3 +162,13 @@ class TestARefundLeftProcessing:
         )
         refund.refresh_from_db()
         assert (refund.status, refund.failure_reason) == ("failed", "Account closed")
+
+
+def test_a_cancel_reason_too_long_is_refused_and_changes_nothing(as_agent, order):
+    refund = RefundFactory(order=order, amount=D("30.00"), status="approved")
+    response = as_agent.post(
+        reverse("admin:returns_refund_cancel", args=[refund.pk]), {"reason": "x" * 501}, follow=True
+    )
+    assert "at most 500 characters" in response.content.decode()
+    refund.refresh_from_db()
+    assert refund.status == "approved"
