@@ -5,10 +5,11 @@ of its models, and pages of its own, as one section of the index and the sidebar
 "Campaigns & greetings". merchant imports no other app: the groups come to it.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.contrib import admin
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, URLPattern, path, reverse
 
 
 @dataclass(frozen=True)
@@ -40,12 +41,45 @@ def admin_group_register(group: AdminGroup) -> AdminGroup:
     return group
 
 
+@dataclass(frozen=True)
+class AdminPage:
+    """A page of the admin that belongs to no model, e.g. the dashboard's journey map (journeys.insight).
+
+    Its view gets the request only after the admin checked the person is active staff; it scopes what
+    it shows to their shops itself. The site's index is the page registered with `is_index`, when one is.
+    """
+
+    route: str  # under /admin/, e.g. "insight/rules/"
+    view: Callable
+    name: str  # its URL name in the admin namespace, e.g. "insight_rules"
+    is_index: bool = False
+
+
+_pages: dict[str, AdminPage] = {}
+
+
+def admin_page_register(page: AdminPage) -> AdminPage:
+    """Serve `page` under /admin/; registering the same name again replaces it."""
+    _pages[page.name] = page
+    return page
+
+
 def _key(model_dict: dict) -> str:
     meta = model_dict["model"]._meta
     return f"{meta.app_label}.{meta.model_name}"
 
 
 class MerchantAdminSite(admin.AdminSite):
+    def get_urls(self) -> list[URLPattern]:
+        pages = [path(page.route, self.admin_view(page.view), name=page.name) for page in _pages.values()]
+        return pages + super().get_urls()
+
+    def index(self, request, extra_context=None):
+        landing = next((page for page in _pages.values() if page.is_index), None)
+        if landing is None:
+            return super().index(request, extra_context)
+        return landing.view(request)
+
     def get_app_list(self, request, app_label=None):
         app_list = super().get_app_list(request, app_label)
         for group in _groups:

@@ -1,0 +1,46 @@
+"""Order status links: a signed token naming one order of one shop, and the template link that carries it.
+
+The token is `django.core.signing` over (order id, shop id) with its own salt and the moment it was
+made (merchant.signed_links): nobody can make one for another order, and a token of another kind of
+link opens nothing here. Every message carries a fresh one, rendered when it is sent; a link works
+`LINK_VALID_DAYS` after that, long enough for the order's returns and reviews to follow.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.urls import reverse
+
+from merchant.signed_links import signed_ids_make, signed_ids_read
+
+SALT = "journeys.order-status"
+LINK_VALID_DAYS = 180
+
+
+@dataclass(frozen=True)
+class StatusToken:
+    order_id: int
+    shop_id: int
+    issued_at: dt.datetime
+
+    @property
+    def expires_at(self) -> dt.datetime:
+        return self.issued_at + dt.timedelta(days=LINK_VALID_DAYS)
+
+
+def order_status_token(*, order_id: int, shop_id: int) -> str:
+    return signed_ids_make(object_id=order_id, shop_id=shop_id, salt=SALT)
+
+
+def order_status_token_read(token: str) -> StatusToken | None:
+    """What a genuine token names and when it was made, whatever its age; None for anything tampered or made up."""
+    ids = signed_ids_read(token, salt=SALT)
+    return None if ids is None else StatusToken(order_id=ids.object_id, shop_id=ids.shop_id, issued_at=ids.issued_at)
+
+
+def order_status_url(*, order_id: int, shop_id: int) -> str:
+    """The absolute address of the order's status page (for messages, the admin and the demo)."""
+    return settings.PUBLIC_BASE_URL + reverse(
+        "order-status", args=[order_status_token(order_id=order_id, shop_id=shop_id)]
+    )
