@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class JourneysConfig(AppConfig):
@@ -13,6 +14,10 @@ class JourneysConfig(AppConfig):
         from journeys.campaigns.demo import campaigns_demo_seed
         from journeys.consent_policy import country_message_classes_default_create
         from journeys.context import link_register
+        from journeys.demo import care_history_demo_seed
+        from journeys.insight.journey import journey_defaults_register
+        from journeys.insight.journey_views import journey_map_view, journey_stage_orders_view
+        from journeys.insight.pages import InsightPage, insight_page_register
         from journeys.selectors import (
             consent_timeline_entries,
             inbound_sms_timeline_entries,
@@ -24,6 +29,7 @@ class JourneysConfig(AppConfig):
         from journeys.services.rules import care_rules_default_create
         from journeys.services.unsubscribe import UNSUBSCRIBE_LINK
         from merchant import demo, order_listeners, shop_listeners, timeline
+        from merchant.admin_site import AdminPage, admin_page_register
 
         order_listeners.register_in_transaction(order_event_plan)
         shop_listeners.register_on_created(care_rules_default_create)
@@ -34,3 +40,21 @@ class JourneysConfig(AppConfig):
         tracking.connect(email_tracking_received, dispatch_uid="journeys.email_events")
         link_register(UNSUBSCRIBE_LINK)
         demo.register_demo_step(campaigns_demo_seed)
+        demo.register_demo_step(care_history_demo_seed)
+        # The journey map is the admin's landing page; each of its stages lists its orders.
+        journey_defaults_register()
+        insight_page_register(
+            InsightPage(
+                name="insight_journey",
+                title=_("Journey map"),
+                route="insight/journey/",
+                view=journey_map_view,
+                position=10,
+                is_index=True,
+            )
+        )
+        admin_page_register(
+            AdminPage(
+                route="insight/journey/<slug:stage>/", view=journey_stage_orders_view, name="insight_journey_stage"
+            )
+        )

@@ -158,3 +158,80 @@ def line_chart(
 def _clip(text: str, length: int) -> str:
     text = str(text)
     return text if len(text) <= length else text[: length - 1] + "…"
+
+
+@dataclass(frozen=True)
+class FlowStage:
+    label: str
+    value: float
+    shown: str = ""  # the value as text; default: the number
+    conversion: str = ""  # on the arrow into this stage, e.g. "92%"
+    dropped: str = ""  # under that arrow, e.g. "8 stopped"
+    notes: Sequence[str] = ()  # lines under the box, e.g. the stage's rules and what they sent
+    description: str = ""  # shown on hover (the stage's <title>)
+    href: str = ""  # where a click on the stage leads, e.g. its list of orders
+
+
+def flow_chart(
+    stages: Sequence[FlowStage],
+    *,
+    title: str,
+    column: int = 150,
+    box_height: int = 150,
+    maximum: float | None = None,
+) -> SafeString:
+    """Stages left to right as boxes whose heights follow their values, with arrows carrying the conversion.
+
+    Each stage is a link (label, figure and box) when it has an `href`; its `description` shows on hover.
+    The chart is `column` wide per stage; wrap it in `.insight-flow` to scroll sideways on a narrow screen.
+    """
+    top = maximum if maximum is not None else max((stage.value for stage in stages), default=0)
+    gap = 46  # the arrow between two boxes
+    box_width = column - gap
+    box_top, notes_top = 52, 52 + box_height + 18
+    lines = max((len(stage.notes) for stage in stages), default=0)
+    height = notes_top + lines * 16 + 4
+    width = column * len(stages) - gap + 2
+    middle = box_top + box_height / 2
+    parts = []
+    for index, stage in enumerate(stages):
+        x = index * column + 1
+        size = 0.0 if not top else max(0.0, min(1.0, stage.value / top)) * box_height
+        size = max(size, 3.0) if stage.value else 1.0
+        centre = x + box_width / 2
+        shown = escape(stage.shown or _number(stage.value))
+        tone = "stage" if stage.value else "stage empty"
+        group = (
+            f'<text class="label" x="{centre:.1f}" y="16" text-anchor="middle">{escape(_clip(stage.label, 16))}</text>'
+            f'<text class="value big" x="{centre:.1f}" y="40" text-anchor="middle">{shown}</text>'
+            f'<rect class="track" x="{x}" y="{box_top}" width="{box_width}" height="{box_height}" rx="4"/>'
+            f'<rect class="bar {tone}" x="{x}" y="{middle - size / 2:.1f}" width="{box_width}" height="{size:.1f}" '
+            'rx="4"/>'
+        )
+        if stage.description:
+            group = f"<title>{escape(stage.label)}: {escape(stage.description)}</title>{group}"
+        if stage.href:
+            group = f'<a href="{escape(stage.href)}" class="flow-stage">{group}</a>'
+        else:
+            group = f'<g class="flow-stage">{group}</g>'
+        parts.append(group)
+        for line, note in enumerate(stage.notes):
+            parts.append(
+                f'<text class="note" x="{centre:.1f}" y="{notes_top + line * 16}" text-anchor="middle">'
+                f"{escape(_clip(note, 22))}</text>"
+            )
+        if index:
+            start, end = x - gap + 6, x - 6
+            head = f"M{end - 6},{middle - 5:.1f} L{end},{middle:.1f} L{end - 6},{middle + 5:.1f} Z"
+            parts.append(
+                f'<line class="flow-arrow" x1="{start}" y1="{middle:.1f}" x2="{end - 4}" y2="{middle:.1f}"/>'
+                f'<path class="flow-head" d="{head}"/>'
+                f'<text class="value" x="{(start + end) / 2:.1f}" y="{middle - 8:.1f}" text-anchor="middle">'
+                f"{escape(stage.conversion)}</text>"
+            )
+            if stage.dropped:
+                parts.append(
+                    f'<text class="note bad" x="{(start + end) / 2:.1f}" y="{middle + 20:.1f}" text-anchor="middle">'
+                    f"{escape(_clip(stage.dropped, 10))}</text>"
+                )
+    return _svg(width, height, title, "".join(parts))
