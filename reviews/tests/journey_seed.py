@@ -52,7 +52,7 @@ def _at(first_day: dt.date, day: int, hour: int = 10, minute: int = 0) -> dt.dat
 def journey_seed(shop, other_shop, *, first_day: dt.date) -> Seeded:
     people = {
         name: CustomerFactory(shop=shop, first_name=name, last_name="Doe")
-        for name in "Ann Ben Cal Dee Eve Fay Gus Hal Ida Jon".split()
+        for name in ["Ann", "Ben", "Cal", "Dee", "Eve", "Fay", "Gus", "Hal", "Ida", "Jon"]
     }
     orders: dict[str, Order] = {}
 
@@ -69,7 +69,7 @@ def journey_seed(shop, other_shop, *, first_day: dt.date) -> Seeded:
         )
         orders[key] = OrderFactory(
             shop=extra.pop("shop", shop),
-            customer=people[who] if who in people else who,
+            customer=people.get(who, who),
             number=key,
             placed_at=placed,
             paid_at=placed + dt.timedelta(hours=1) if paid else None,
