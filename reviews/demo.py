@@ -4,7 +4,7 @@
 A fixed share of the review requests that came due before now are answered through the review page's
 service, a few hours after the request was sent: stars from 1 to 5 (mostly 4-5, as in real shops) and an NPS
 score that goes with them. The demo shop has referrals on, so happy reviewers are invited to refer friends
-(the service does that); three of them bring a friend whose order carries their code, which the order
+(the service does that); the four latest bring a friend whose order carries their code, which the order
 listener attributes as a reward. The review requests and invitations whose time has passed are recorded as
 sent (journeys.demo), the answered ones clicked. Runs once: a shop with reviews gets nothing more.
 """
@@ -27,7 +27,7 @@ from reviews.services.requests import request_step
 from reviews.services.submissions import ItemAnswer, NpsAnswer, review_page_submit
 from reviews.triggers import REVIEW_REQUEST
 
-ANSWER_PERCENT = 25
+ANSWER_PERCENT = 35
 HISTORY_DAYS = 60  # as journeys.demo: the journey map's periods
 # (stars, NPS score, title, words) by a fixed draw, happy answers most often.
 ANSWERS = [
@@ -40,7 +40,7 @@ ANSWERS = [
     (2, 4, "Disappointing", "Stopped working after a week."),
     (1, 2, "Not as described", "The material feels cheap."),
 ]
-FRIENDS = 3
+FRIENDS = 4
 STAFF = Actor.system("Demo data")
 SHOPIFY = Actor.webhook("shopify (demo data)")
 
@@ -113,7 +113,8 @@ def reviews_demo_seed(shop: Merchant, *, now: dt.datetime | None = None) -> dict
         )
         created += len(result.reviews)
     invitations = list(
-        ReferralInvitation.objects.filter(shop=shop).select_related("message", "customer").order_by("created_at")
+        # The latest happy reviewers bring the friends, so the map's recent periods show advocates.
+        ReferralInvitation.objects.filter(shop=shop).select_related("message", "customer").order_by("-created_at")
     )
     demo_messages_record_sent(
         [i.message for i in invitations if i.message_id and i.message.not_before < now],
@@ -135,7 +136,7 @@ def _friend_order(shop: Merchant, invitation: ReferralInvitation, number: int, n
     friend = services.customer_create(
         shop=shop,
         external_id=f"demo-friend-{number}",
-        first_name=("Sam", "Alex", "Robin")[(number - 1) % 3],
+        first_name=("Sam", "Alex", "Robin", "Kim")[(number - 1) % 4],
         last_name=referrer.last_name,
         email=f"friend{number}@example.com",
         country=referrer.country,
