@@ -79,6 +79,12 @@ def insight_scope_from_request(request) -> tuple[InsightScope, InsightFilterForm
     today = timezone.now().astimezone(tzinfo).date()
     end = data.get("end") or today
     start = data.get("start") or end - dt.timedelta(days=DEFAULT_DAYS - 1)
+    if not form.errors:
+        # The inputs show the period counted, whether chosen or the default.
+        shown = request.GET.copy()
+        shown["start"], shown["end"] = start.isoformat(), end.isoformat()
+        form = InsightFilterForm(shown, shops=shops)
+        form.is_valid()
     return InsightScope(tuple(shop.pk for shop in chosen), start, end, tzinfo), form
 
 
