@@ -23,6 +23,7 @@ class JourneysConfig(AppConfig):
         from journeys.services.planning import order_event_plan
         from journeys.services.rules import care_rules_default_create
         from journeys.services.unsubscribe import UNSUBSCRIBE_LINK
+        from journeys.status.wiring import status_wire
         from merchant import demo, order_listeners, shop_listeners, timeline
 
         order_listeners.register_in_transaction(order_event_plan)
@@ -34,3 +35,4 @@ class JourneysConfig(AppConfig):
         tracking.connect(email_tracking_received, dispatch_uid="journeys.email_events")
         link_register(UNSUBSCRIBE_LINK)
         demo.register_demo_step(campaigns_demo_seed)
+        status_wire()
