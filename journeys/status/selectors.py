@@ -18,11 +18,14 @@ from django.core.cache import cache
 from django.db.models import Prefetch
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from journeys.status.actions import ShownAction, status_actions_for
 from merchant.models import Order, OrderEvent, OrderLine, Shipment
 
 S = Order.Status
+# Words that are also the admin's (order statuses) get the page's own translations.
+PAGE = "order status page"
 
 # What the customer reads at the top, by order status.
 HEADLINES: dict[str, Promise] = {
@@ -30,16 +33,16 @@ HEADLINES: dict[str, Promise] = {
     S.PAID: _("Paid: we are preparing your order"),
     S.PARTIALLY_SHIPPED: _("Part of your order is on its way"),
     S.SHIPPED: _("Your order is on its way"),
-    S.DELIVERED: _("Delivered"),
-    S.CANCELLED: _("Cancelled"),
+    S.DELIVERED: pgettext_lazy(PAGE, "Delivered"),
+    S.CANCELLED: pgettext_lazy(PAGE, "Cancelled"),
     S.PARTIALLY_REFUNDED: _("Partly refunded"),
-    S.REFUNDED: _("Refunded"),
+    S.REFUNDED: pgettext_lazy(PAGE, "Refunded"),
 }
 PARCEL_STATUS: dict[str, Promise] = {
     Shipment.Status.LABEL_CREATED: _("Label created, waiting for the carrier"),
-    Shipment.Status.IN_TRANSIT: _("In transit"),
-    Shipment.Status.OUT_FOR_DELIVERY: _("Out for delivery"),
-    Shipment.Status.DELIVERED: _("Delivered"),
+    Shipment.Status.IN_TRANSIT: pgettext_lazy(PAGE, "In transit"),
+    Shipment.Status.OUT_FOR_DELIVERY: pgettext_lazy(PAGE, "Out for delivery"),
+    Shipment.Status.DELIVERED: pgettext_lazy(PAGE, "Delivered"),
     Shipment.Status.FAILURE: _("Delivery attempt failed"),
 }
 # The typical transit time is read from this many of the shop's recent deliveries (by the same carrier)...
@@ -134,27 +137,27 @@ def _first_out_for_delivery(order: Order) -> dt.datetime | None:
 def _steps(order: Order, parcels: list[Shipment]) -> list[Step]:
     refunded = order.status in (S.PARTIALLY_REFUNDED, S.REFUNDED)
     moments: list[tuple[str, str | Promise, dt.datetime | None, bool]] = [
-        ("placed", _("Order placed"), order.placed_at, True),
-        ("paid", _("Paid"), order.paid_at, order.paid_at is not None),
+        ("placed", pgettext_lazy(PAGE, "Order placed"), order.placed_at, True),
+        ("paid", pgettext_lazy(PAGE, "Paid"), order.paid_at, order.paid_at is not None),
     ]
     if order.status == S.CANCELLED or (refunded and order.shipped_at is None):
         final_key, final_label, final_at = (
-            ("cancelled", _("Cancelled"), order.cancelled_at)
+            ("cancelled", pgettext_lazy(PAGE, "Cancelled"), order.cancelled_at)
             if order.status == S.CANCELLED
-            else ("refunded", _("Refunded") if order.status == S.REFUNDED else _("Partly refunded"), order.refunded_at)
+            else ("refunded", pgettext_lazy(PAGE, "Refunded") if order.status == S.REFUNDED else _("Partly refunded"), order.refunded_at)
         )
         moments = [moment for moment in moments if moment[3]] + [(final_key, final_label, final_at, True)]
     else:
-        shipped_label = _("Partly shipped") if order.status == S.PARTIALLY_SHIPPED else _("Shipped")
+        shipped_label = _("Partly shipped") if order.status == S.PARTIALLY_SHIPPED else pgettext_lazy(PAGE, "Shipped")
         out_at = _first_out_for_delivery(order) if parcels else None
         delivered = order.delivered_at is not None or order.status == S.DELIVERED
         moments += [
             ("shipped", shipped_label, order.shipped_at, order.shipped_at is not None),
-            ("out_for_delivery", _("Out for delivery"), out_at, out_at is not None),
-            ("delivered", _("Delivered"), order.delivered_at, delivered),
+            ("out_for_delivery", pgettext_lazy(PAGE, "Out for delivery"), out_at, out_at is not None),
+            ("delivered", pgettext_lazy(PAGE, "Delivered"), order.delivered_at, delivered),
         ]
         if refunded:
-            label = _("Refunded") if order.status == S.REFUNDED else _("Partly refunded")
+            label = pgettext_lazy(PAGE, "Refunded") if order.status == S.REFUNDED else _("Partly refunded")
             moments.append(("refunded", label, order.refunded_at, True))
     # A step reached later implies the ones before it (cash on delivery: shipped, paid at the door).
     last_done = max((index for index, moment in enumerate(moments) if moment[3]), default=0)
