@@ -136,17 +136,18 @@ def _first_out_for_delivery(order: Order) -> dt.datetime | None:
 
 def _steps(order: Order, parcels: list[Shipment]) -> list[Step]:
     refunded = order.status in (S.PARTIALLY_REFUNDED, S.REFUNDED)
+    refund_label = pgettext_lazy(PAGE, "Refunded") if order.status == S.REFUNDED else _("Partly refunded")
     moments: list[tuple[str, str | Promise, dt.datetime | None, bool]] = [
         ("placed", pgettext_lazy(PAGE, "Order placed"), order.placed_at, True),
         ("paid", pgettext_lazy(PAGE, "Paid"), order.paid_at, order.paid_at is not None),
     ]
     if order.status == S.CANCELLED or (refunded and order.shipped_at is None):
-        final_key, final_label, final_at = (
-            ("cancelled", pgettext_lazy(PAGE, "Cancelled"), order.cancelled_at)
+        final = (
+            ("cancelled", pgettext_lazy(PAGE, "Cancelled"), order.cancelled_at, True)
             if order.status == S.CANCELLED
-            else ("refunded", pgettext_lazy(PAGE, "Refunded") if order.status == S.REFUNDED else _("Partly refunded"), order.refunded_at)
+            else ("refunded", refund_label, order.refunded_at, True)
         )
-        moments = [moment for moment in moments if moment[3]] + [(final_key, final_label, final_at, True)]
+        moments = [moment for moment in moments if moment[3]] + [final]
     else:
         shipped_label = _("Partly shipped") if order.status == S.PARTIALLY_SHIPPED else pgettext_lazy(PAGE, "Shipped")
         out_at = _first_out_for_delivery(order) if parcels else None
@@ -157,8 +158,7 @@ def _steps(order: Order, parcels: list[Shipment]) -> list[Step]:
             ("delivered", pgettext_lazy(PAGE, "Delivered"), order.delivered_at, delivered),
         ]
         if refunded:
-            label = pgettext_lazy(PAGE, "Refunded") if order.status == S.REFUNDED else _("Partly refunded")
-            moments.append(("refunded", label, order.refunded_at, True))
+            moments.append(("refunded", refund_label, order.refunded_at, True))
     # A step reached later implies the ones before it (cash on delivery: shipped, paid at the door).
     last_done = max((index for index, moment in enumerate(moments) if moment[3]), default=0)
     return [

@@ -118,8 +118,8 @@ class TestWhatTheCustomerSees:
         assert "JJD0001" in page
         assert 'href="https://dhl.example/track?n=JJD0001"' in page
         assert "In transit" in page
-        assert "<span>Trail running shoes</span><span class=\"quantity\">× 2</span>" in page
-        assert "<span>Wool socks</span><span class=\"quantity\">× 1</span>" in page
+        assert '<span>Trail running shoes</span><span class="quantity">× 2</span>' in page
+        assert '<span>Wool socks</span><span class="quantity">× 1</span>' in page
         assert "help@alpha.example" in page
 
     def test_before_shipping_the_page_shows_the_ship_by_promise(self, client, shop, mia):
