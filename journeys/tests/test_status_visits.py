@@ -273,3 +273,25 @@ class TestTheDefaultRulesAnswer:
         assert set(rule.templates.values_list("channel", "language")) == {
             (channel, language) for channel in ("sms", "email") for language in ("en", "de", "ru", "ko", "zh-hans")
         }
+
+
+class TestSettingsAdmin:
+    ADD = "admin:journeys_statuschecksettings_add"
+
+    def test_the_owner_sets_the_shops_threshold_and_a_bad_value_is_refused_by_name(self, client, owner, shop):
+        client.force_login(owner)
+        refused = client.post(reverse(self.ADD), {"shop": shop.pk, "is_enabled": "on", "visits": 1, "window_hours": 24})
+        assert refused.status_code == 200
+        assert "visits" in refused.context["adminform"].form.errors
+        assert not StatusCheckSettings.objects.exists()
+
+        saved = client.post(reverse(self.ADD), {"shop": shop.pk, "is_enabled": "on", "visits": 4, "window_hours": 12})
+
+        assert saved.status_code == 302
+        row = StatusCheckSettings.objects.get(shop=shop)
+        assert (row.visits, row.window_hours, row.is_enabled) == (4, 12, True)
+
+    def test_an_agent_may_look_but_not_change(self, client, agent, shop):
+        client.force_login(agent)
+        assert client.get(reverse("admin:journeys_statuschecksettings_changelist")).status_code == 200
+        assert client.get(reverse(self.ADD)).status_code == 403
