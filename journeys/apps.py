@@ -28,6 +28,7 @@ class JourneysConfig(AppConfig):
         from journeys.services.planning import order_event_plan
         from journeys.services.rules import care_rules_default_create
         from journeys.services.unsubscribe import UNSUBSCRIBE_LINK
+        from journeys.status.wiring import status_wire
         from merchant import demo, order_listeners, shop_listeners, timeline
         from merchant.admin_site import AdminPage, admin_page_register
 
@@ -58,3 +59,4 @@ class JourneysConfig(AppConfig):
                 route="insight/journey/<slug:stage>/", view=journey_stage_orders_view, name="insight_journey_stage"
             )
         )
+        status_wire()

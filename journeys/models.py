@@ -656,3 +656,6 @@ class ContactBudget(BaseModel):
 
 # Holiday greetings and campaigns live in their own module; imported here so Django finds them.
 from journeys.campaigns.models import ApprovedHoliday, Audience, Campaign, HolidayGreeting, ShopDate  # noqa: E402, F401
+
+# Visits to the order status page and the anxiety signal's settings (journeys.status).
+from journeys.status.models import OrderStatusVisit, StatusCheckSettings  # noqa: E402, F401

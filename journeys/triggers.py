@@ -93,6 +93,9 @@ def triggers_not_fitting(status: str) -> list[str]:
 
 
 SHIPPED_STATUSES = frozenset({S.PARTIALLY_SHIPPED, S.SHIPPED})
+ORDER_STATUS_CHECKED = "order_status_checked"
+# "Before delivery" for the anxiety signal: paid and on its way. An unpaid order has its own reminder.
+STATUS_CHECK_STATUSES = frozenset({S.PAID, S.PARTIALLY_SHIPPED, S.SHIPPED})
 
 
 def _stuck_parcel_still_applies(message) -> str:
@@ -205,6 +208,21 @@ ORDER_CARE_TRIGGERS = [
         default_fallback_channel="sms",
         default_send_any_hour=True,
         default_expire_after_hours=72,
+    ),
+    # The anxiety signal: planned by journeys.status.services when a customer keeps opening the order status
+    # page before delivery (the shop's StatusCheckSettings: 3 visits in 24 hours by default), at most once per
+    # window. A proactive answer to "where is my order?" before it is asked; pointless once it arrived.
+    TriggerSpec(
+        name=ORDER_STATUS_CHECKED,
+        label=_("Customer keeps checking the order"),
+        description=_(
+            "The customer opened the order status page several times before delivery (see the status check "
+            "settings): a proactive update on where the order is."
+        ),
+        kind=Kind.EXTERNAL,
+        anchor_label=_("status checked"),
+        fits_order_statuses=STATUS_CHECK_STATUSES,
+        default_expire_after_hours=12,
     ),
 ]
 ORDER_CARE_TRIGGER_NAMES = [spec.name for spec in ORDER_CARE_TRIGGERS]

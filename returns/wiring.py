@@ -7,12 +7,14 @@ again after a test removed a registration.
 
 def requests_wire() -> None:
     """Return requests: their triggers, template links and values, the `return_open` hold, the new-shop listener
-    (return policy and the rules of return messages) and the demo shop's returns."""
+    (return policy and the rules of return messages), "Start a return" on the order status page and the demo
+    shop's returns."""
     from journeys.context import link_register, value_register
     from journeys.holds import hold_register
+    from journeys.status.actions import status_action_register
     from journeys.triggers import trigger_register
     from merchant import demo, shop_listeners
-    from returns.links.portal import RETURN_PORTAL_LINK
+    from returns.links.portal import RETURN_PORTAL_LINK, RETURN_STATUS_ACTION
     from returns.services.policy import returns_setup_for_shop
     from returns.services.requests.demo import returns_demo_seed
     from returns.triggers.requests import RETURN_OPEN_HOLD, RETURN_TRIGGER_SPECS, RETURN_VALUES
@@ -20,6 +22,7 @@ def requests_wire() -> None:
     for spec in RETURN_TRIGGER_SPECS:
         trigger_register(spec)
     link_register(RETURN_PORTAL_LINK)
+    status_action_register(RETURN_STATUS_ACTION)
     for value in RETURN_VALUES:
         value_register(value)
     hold_register(RETURN_OPEN_HOLD)
@@ -67,16 +70,20 @@ def _dispute_rules_for_new_shop(shop, *, is_demo: bool = False) -> None:
 
 def cases_wire() -> None:
     """The support queue: the hand-off handler (merchant.support_handoff), reply and survey triggers with their
-    rules for every new shop, and the demo's cases."""
+    rules for every new shop, the listener flagging customers who keep checking their order (journeys.status),
+    and the demo's cases."""
+    from journeys.status import listeners as status_listeners
     from merchant.demo import register_demo_step
     from merchant.shop_listeners import register_on_created
     from merchant.support_handoff import handler_register
     from returns.demo_cases import cases_demo_step
     from returns.services.cases import case_from_handoff
+    from returns.services.status_checks import case_flag_status_checks
     from returns.triggers.cases import case_rules_ensure, case_triggers_register
 
     case_triggers_register()
     handler_register(case_from_handoff)
+    status_listeners.register(case_flag_status_checks)
     register_on_created(case_rules_ensure)
     register_demo_step(cases_demo_step)
 

@@ -12,8 +12,11 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils.translation import gettext_lazy
 
 from journeys.context import LinkSpec
+from journeys.status.actions import StatusAction
+from merchant.models import Order
 from merchant.signed_links import signed_ids_make, signed_ids_read
 
 SALT = "reviews.review_page"
@@ -84,3 +87,31 @@ REVIEW_LINKS = [
         for stars in STARS
     ),
 ]
+
+
+def _review_page_of_order(order, language: str) -> str:
+    """The review page of the order's first request still open or answered (the customer may edit their review
+    until the link expires); "" before a request exists (it is made when the order is delivered). One query."""
+    from reviews.models import ReviewRequest
+
+    request_id = (
+        ReviewRequest.objects.filter(
+            order_id=order.pk,
+            shop_id=order.shop_id,
+            status__in=[ReviewRequest.Status.OPEN, ReviewRequest.Status.REVIEWED],
+        )
+        .order_by("due_at", "id")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return review_url(request_id=request_id, shop_id=order.shop_id) if request_id else ""
+
+
+def review_status_action() -> StatusAction:
+    """The order status page's "Write a review" (journeys.status.actions), offered once the order is delivered."""
+    return StatusAction(
+        name="review",
+        label=gettext_lazy("Write a review"),
+        make=_review_page_of_order,
+        order_statuses=frozenset({Order.Status.DELIVERED, Order.Status.PARTIALLY_REFUNDED}),
+    )

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.urls import reverse
 
+from journeys.context import LinkSpec
 from merchant.signed_links import signed_ids_make, signed_ids_read
 
 SALT = "journeys.order-status"
@@ -44,3 +45,24 @@ def order_status_url(*, order_id: int, shop_id: int) -> str:
     return settings.PUBLIC_BASE_URL + reverse(
         "order-status", args=[order_status_token(order_id=order_id, shop_id=shop_id)]
     )
+
+
+def _status_link(message) -> str:
+    if message.order_id is None:
+        if message.pk is None and not message.customer_id:  # a preview in the admin: an example, opening nothing
+            return f"{settings.PUBLIC_BASE_URL}/s/example"
+        return ""
+    # Needs only the ids: no query per message.
+    return order_status_url(order_id=message.order_id, shop_id=message.shop_id)
+
+
+# `{{ links.status }}`: the order's status page. Shortened to a tracked /l/ link in texts like any other link.
+ORDER_STATUS_LINK = LinkSpec(
+    name="status",
+    description=(
+        "Order status page: where the order is (timeline, parcels with tracking, expected delivery), with returns, "
+        "contact and review; empty in messages without an order"
+    ),
+    worst_case="https://care.example.com/s/" + "x" * 64,
+    make=_status_link,
+)

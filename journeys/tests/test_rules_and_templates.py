@@ -65,11 +65,12 @@ class TestDefaultRules:
                 "delivered",
                 "stuck_parcel",
                 "refund_processed",
+                "order_status_checked",
             ]
         )
         assert not rules.filter(is_active=True).exists()
         templates = MessageTemplate.objects.filter(rule__in=rules)
-        assert templates.count() == 8 * 2 * 5
+        assert templates.count() == 9 * 2 * 5
         assert set(templates.values_list("language", flat=True)) == {"en", "de", "ru", "ko", "zh-hans"}
         assert not templates.filter(channel="email", subject="").exists()
 

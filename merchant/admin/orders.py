@@ -14,6 +14,7 @@ from merchant.admin.csv_import import IMPORT, CsvImportMixin
 from merchant.admin.tenancy import CHANGE, VIEW, Role, ShopListFilter, ShopScopedAdmin, ShopScopedMixin
 from merchant.exceptions import InvalidTransition
 from merchant.models import Order, OrderLine, Shipment
+from merchant.order_page import order_page_links
 from merchant.timeline import timeline_for
 
 READ_ONLY = {Role.OWNER: frozenset({VIEW}), Role.AGENT: frozenset({VIEW})}
@@ -134,6 +135,7 @@ class OrderAdmin(CsvImportMixin, ShopScopedAdmin):
         context["order_actions"] = self.get_action_choices(request, default_choices=[])
         if obj is not None:
             context["timeline"] = timeline_for(order=obj)
+            context["order_page_links"] = order_page_links(obj)
             context["timeline_now"] = timezone.now()
         return super().render_change_form(request, context, add, change, form_url, obj)
 

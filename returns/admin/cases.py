@@ -50,6 +50,7 @@ KIND_BADGES = {
     CaseItem.Kind.DISPUTE: gettext_lazy("Dispute"),
     CaseItem.Kind.REVIEW: gettext_lazy("Review"),
     CaseItem.Kind.CUSTOMER_MESSAGE: gettext_lazy("Message"),
+    CaseItem.Kind.STATUS_CHECKS: gettext_lazy("Checking status"),
     CaseItem.Kind.OTHER: gettext_lazy("Other"),
 }
 # The status buttons of a case page: (status, label), shown when the case may move there.

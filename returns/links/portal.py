@@ -12,8 +12,10 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils.translation import gettext_lazy
 
 from journeys.context import LinkSpec
+from journeys.status.actions import StatusAction
 from merchant.models import Order
 from merchant.signed_links import signed_ids_make, signed_ids_read
 
@@ -80,4 +82,14 @@ RETURN_PORTAL_LINK = LinkSpec(
     ),
     worst_case="https://care.example.com/returns/" + "x" * 60,
     make=_portal_link,
+)
+
+
+# "Start a return" on the order status page (journeys.status.actions), once the order is delivered: the portal
+# itself says what can still be returned and until when. Needs only the ids: no query.
+RETURN_STATUS_ACTION = StatusAction(
+    name="return",
+    label=gettext_lazy("Start a return"),
+    make=lambda order, language: return_portal_url(order),
+    order_statuses=frozenset({Order.Status.DELIVERED, Order.Status.PARTIALLY_REFUNDED}),
 )

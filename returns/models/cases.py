@@ -112,6 +112,8 @@ class CaseItem(models.Model):
         DISPUTE = "dispute", _("Dispute")
         REVIEW = "review", _("Unhappy review or survey answer")
         CUSTOMER_MESSAGE = "customer_message", _("Message from the customer")
+        # The customer kept opening the order status page before delivery (journeys.status).
+        STATUS_CHECKS = "status_checks", _("Customer keeps checking the order")
         OTHER = "other", _("Other")
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="items")
