@@ -10,12 +10,14 @@ class ReviewsConfig(AppConfig):
     def ready(self) -> None:
         # journeys never imports reviews: reviews hands it its triggers, template links and listeners here.
         from merchant import order_listeners, shop_listeners
+        from reviews.outcomes import review_outcomes_register
         from reviews.services.policy import review_setup_for_shop
         from reviews.services.referrals import referral_order_event_handle
         from reviews.services.requests import review_order_event_handle
         from reviews.triggers import review_triggers_register
 
         review_triggers_register()
+        review_outcomes_register()
         order_listeners.register_in_transaction(review_order_event_handle)
         # Orders that arrive with a referral code among their discount codes.
         order_listeners.register_in_transaction(referral_order_event_handle)
