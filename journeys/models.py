@@ -367,14 +367,42 @@ class Message(models.Model):
             models.Index(fields=["customer", "send_at"], name="journeys_msg_customer_idx"),
             models.Index(fields=["shop", "status", "send_at"], name="journeys_msg_shop_status_idx"),
             models.Index(fields=["rule", "send_at"], name="journeys_msg_rule_idx"),
-            # The dashboard's rule performance: the messages planned in a period, per shop.
-            models.Index(fields=["shop", "created_at"], name="journeys_msg_shop_created_idx"),
+            # The dashboard's rule performance (journeys.insight.rules): the messages planned in a period, per
+            # shop. The columns after created_at are there so PostgreSQL counts from the index alone (an
+            # index-only scan) instead of reading a third of the table's rows, bodies and all.
+            models.Index(
+                fields=[
+                    "shop",
+                    "created_at",
+                    "rule",
+                    "channel",
+                    "language",
+                    "status",
+                    "reason",
+                    "holdout",
+                    "not_before",
+                    "sent_at",
+                    "clicked_at",
+                    "segments",
+                ],
+                name="journeys_msg_shop_created_idx",
+            ),  # fmt: skip
             # Its outcomes, measured only where a rule keeps a holdout group: a small part of the outbox.
             models.Index(
-                fields=["shop", "created_at"],
+                fields=[
+                    "shop",
+                    "created_at",
+                    "rule",
+                    "channel",
+                    "language",
+                    "holdout",
+                    "not_before",
+                    "customer",
+                    "order",
+                ],
                 condition=Q(holdout__isnull=False),
                 name="journeys_msg_holdout_idx",
-            ),
+            ),  # fmt: skip
             # A campaign's progress, pause and resume; care messages (no campaign) are not in it.
             models.Index(
                 fields=["campaign", "status"], condition=Q(campaign__isnull=False), name="journeys_msg_campaign_idx"

@@ -5,14 +5,15 @@ row), in the scope's shops; campaign messages are left out (campaigns have their
 variant is the channel and language a message was planned in (journeys.services.content picks the
 template by them).
 
-Figures per rule and variant come from one grouped query with conditional counts, served by the index
-`journeys_msg_shop_created_idx` (shop, created_at). Outcomes (journeys.insight.outcomes) are measured
-only where a rule kept a holdout group: the two groups of the same rule, in the same period, the same
-share of each kind of customer (drawn at random before any other check), so their difference is the
-rule's real effect. The compared group holds every message of the rule that was not held out, whether
-it was then sent or not (a reminder cancelled because the customer paid first counts too), and only
-messages already due (`not_before` passed) are compared. One query per outcome, through the partial
-index `journeys_msg_holdout_idx`.
+Figures per rule and variant come from one grouped query, answered on PostgreSQL from the index
+`journeys_msg_shop_created_idx` alone (an index-only scan: the index holds every column the query reads).
+
+Outcomes (journeys.insight.outcomes) are measured only where a rule kept a holdout group: the two groups
+of the same rule, in the same period, with the same share of each kind of customer (drawn at random
+before any other check), so their difference is the rule's real effect. The compared group holds every
+message of the rule that was not held out, whether it was then sent or not (a reminder cancelled because
+the customer paid first counts too), and only messages already due (`not_before` passed) are compared.
+One query per outcome, from the partial index `journeys_msg_holdout_idx` alone and a hash join.
 """
 
 import datetime as dt
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, Q, Sum
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q, Sum
 from django.utils import timezone
 
 from journeys.insight.outcomes import OutcomeSpec, rule_outcomes
@@ -35,7 +36,6 @@ Reason = Message.Reason
 CAMPAIGN_TRIGGERS = ("campaign", "holiday_greeting")
 # Why a message was not sent: suppressed, cancelled or expired, by reason ("" for a cancel by a person or an app).
 NOT_SENT_STATUSES = (Status.SUPPRESSED, Status.CANCELLED, Status.EXPIRED)
-NOT_SENT_REASONS = [reason for reason in Reason.values if reason != Reason.HOLDOUT] + [""]
 WAITING_STATUSES = (Status.SCHEDULED, Status.SENDING, Status.PAUSED, Status.UNKNOWN)
 
 COUNT_FIELDS = (
@@ -134,35 +134,63 @@ class RulePerformance:
         return (self.counts.segments * self.price_per_segment).quantize(Decimal("0.01"))
 
 
-def _count_annotations(now: dt.datetime) -> dict:
-    held_out = Q(reason=Reason.HOLDOUT)
-    annotations = {
-        "planned": Count("pk"),
-        "sent": Count("pk", filter=Q(sent_at__isnull=False)),
-        "delivered": Count("pk", filter=Q(status=Status.DELIVERED)),
-        "clicked": Count("pk", filter=Q(clicked_at__isnull=False)),
-        "failed": Count("pk", filter=Q(status=Status.FAILED)),
-        "suppressed": Count("pk", filter=Q(status=Status.SUPPRESSED) & ~held_out),
-        "held_out": Count("pk", filter=Q(status=Status.SUPPRESSED) & held_out),
-        "cancelled": Count("pk", filter=Q(status=Status.CANCELLED)),
-        "expired": Count("pk", filter=Q(status=Status.EXPIRED)),
-        "waiting": Count("pk", filter=Q(status__in=WAITING_STATUSES)),
-        "segments": Sum("segments", filter=Q(channel=Channel.SMS, sent_at__isnull=False)),
-        "treated_due": Count("pk", filter=Q(holdout=False, not_before__lte=now)),
-        "holdout_due": Count("pk", filter=Q(holdout=True, not_before__lte=now)),
-    }
-    for index, reason in enumerate(NOT_SENT_REASONS):
-        annotations[f"not_sent_{index}"] = Count("pk", filter=Q(status__in=NOT_SENT_STATUSES, reason=reason))
-    return annotations
+def _message_kinds(messages, now: dt.datetime) -> list[dict]:
+    """The messages counted per rule, variant and kind (status, reason, group, sent, clicked, due): one grouped query.
+
+    Grouping by what a message is, instead of one conditional count per column, keeps the work per
+    message to one hash lookup; the result has a few rows per variant, which `_counts_add` folds.
+    """
+
+    def flag(condition: Q) -> ExpressionWrapper:
+        return ExpressionWrapper(condition, output_field=BooleanField())
+
+    return list(
+        messages.annotate(
+            was_sent=flag(Q(sent_at__isnull=False)),
+            was_clicked=flag(Q(clicked_at__isnull=False)),
+            is_due=flag(Q(not_before__lte=now)),
+        )
+        .values("rule_id", "channel", "language", "status", "reason", "holdout", "was_sent", "was_clicked", "is_due")
+        # Counting shop_id (never null), not the primary key: every column read is in the index.
+        .annotate(count=Count("shop"), segments=Sum("segments"))
+        .order_by()
+    )
+
+
+def _counts_add(counts: Counts, kind: dict) -> None:
+    """Add one row of `_message_kinds` to the counts of its variant."""
+    count, status, reason = kind["count"], kind["status"], kind["reason"]
+    counts.planned += count
+    if kind["was_sent"]:
+        counts.sent += count
+        if kind["channel"] == Channel.SMS:
+            counts.segments += kind["segments"] or 0
+    if kind["was_clicked"]:
+        counts.clicked += count
+    if status == Status.DELIVERED:
+        counts.delivered += count
+    elif status == Status.FAILED:
+        counts.failed += count
+    elif status in WAITING_STATUSES:
+        counts.waiting += count
+    elif status == Status.SUPPRESSED and reason == Reason.HOLDOUT:
+        counts.held_out += count
+    elif status in NOT_SENT_STATUSES:
+        name = {Status.SUPPRESSED: "suppressed", Status.CANCELLED: "cancelled", Status.EXPIRED: "expired"}[status]
+        setattr(counts, name, getattr(counts, name) + count)
+        counts.not_sent[reason] = counts.not_sent.get(reason, 0) + count
+    if kind["is_due"] and kind["holdout"] is not None:
+        if kind["holdout"]:
+            counts.holdout_due += count
+        else:
+            counts.treated_due += count
 
 
 def _messages_of(scope: InsightScope, rule_id: int | None):
+    # Campaign messages are left out by their rules (not among `rules`), not by a filter here: every
+    # column the query reads is in the index, so PostgreSQL answers from the index alone.
     messages = Message.objects.filter(
-        shop_id__in=scope.shop_ids,
-        created_at__gte=scope.start_at,
-        created_at__lt=scope.end_at,
-        rule__isnull=False,
-        campaign__isnull=True,
+        shop_id__in=scope.shop_ids, created_at__gte=scope.start_at, created_at__lt=scope.end_at, rule__isnull=False
     )
     return messages.filter(rule_id=rule_id) if rule_id is not None else messages
 
@@ -189,18 +217,12 @@ def rule_performance_list(
     """
     now = now or timezone.now()
     messages = _messages_of(scope, rule_id)
-    rows = list(messages.values("rule_id", "channel", "language").annotate(**_count_annotations(now)).order_by())
     by_variant: dict[int, dict[tuple[str, str], Counts]] = defaultdict(dict)
-    for row in rows:
-        if row["rule_id"] not in rules:
-            continue  # a campaign's rule, whose message was planned before it became one
-        counts = Counts(**{name: row[name] or 0 for name in COUNT_FIELDS})
-        counts.not_sent = {
-            reason: row[f"not_sent_{index}"]
-            for index, reason in enumerate(NOT_SENT_REASONS)
-            if row[f"not_sent_{index}"]
-        }
-        by_variant[row["rule_id"]][(row["channel"], row["language"])] = counts
+    for kind in _message_kinds(messages, now):
+        if kind["rule_id"] not in rules:
+            continue  # a campaign's rule, or a message of a rule planned before it became one
+        variant = (kind["channel"], kind["language"])
+        _counts_add(by_variant[kind["rule_id"]].setdefault(variant, Counts()), kind)
 
     shown = [
         rule
@@ -255,7 +277,7 @@ def _outcome_counts(messages, rules: list[CareRule], by_variant, now: dt.datetim
             messages.filter(holdout__isnull=False, not_before__lte=now, rule_id__in=rule_ids)
             .filter(spec.exists())
             .values("rule_id", "channel", "language", "holdout")
-            .annotate(done=Count("pk"))
+            .annotate(done=Count("shop"))
             .order_by()
         )
         for row in rows:
