@@ -172,7 +172,13 @@ class Interval:
 
 
 def interval_chart(
-    rows: Sequence[Interval], *, title: str, width: int = 640, unit: float = 100.0, suffix: str = ""
+    rows: Sequence[Interval],
+    *,
+    title: str,
+    width: int = 640,
+    unit: float = 100.0,
+    suffix: str = "",
+    label_width: int = LABEL_WIDTH,
 ) -> SafeString:
     """Estimates with their intervals around a zero line, one row each (a dot on a whisker), e.g. a rule's lift.
 
@@ -180,8 +186,8 @@ def interval_chart(
     effect". `unit` turns values into the numbers on the axis (100: fractions shown as percentage points).
     """
     reach = max([abs(bound) for row in rows for bound in (row.low, row.high)] + [0.01])
-    track = width - LABEL_WIDTH - VALUE_WIDTH
-    middle = LABEL_WIDTH + track / 2
+    track = width - label_width - VALUE_WIDTH
+    middle = label_width + track / 2
 
     def x_of(value: float) -> float:
         return middle + max(-1.0, min(1.0, value / reach)) * (track / 2 - 4)
@@ -189,7 +195,7 @@ def interval_chart(
     parts = []
     for index, row in enumerate(rows):
         y = index * ROW_HEIGHT + 13
-        label, shown = escape(_clip(row.label, 28)), escape(row.shown or _number(row.value * unit))
+        label, shown = escape(_clip(row.label, label_width // 7)), escape(row.shown or _number(row.value * unit))
         tone = escape(row.tone)
         part = (
             f'<line class="whisker {tone}" x1="{x_of(row.low):.1f}" y1="{y}" x2="{x_of(row.high):.1f}" y2="{y}"/>'
@@ -198,7 +204,7 @@ def interval_chart(
             f'<line class="whisker {tone}" x1="{x_of(row.high):.1f}" y1="{y - 5}" x2="{x_of(row.high):.1f}" '
             f'y2="{y + 5}"/>'
             f'<circle class="point {tone}" cx="{x_of(row.value):.1f}" cy="{y}" r="4"/>'
-            f'<text class="label" x="{LABEL_WIDTH - 8}" y="{y + 4}" text-anchor="end">{label}</text>'
+            f'<text class="label" x="{label_width - 8}" y="{y + 4}" text-anchor="end">{label}</text>'
             f'<text class="value" x="{width - VALUE_WIDTH + 8}" y="{y + 4}">{shown}</text>'
         )
         if row.href:

@@ -52,7 +52,8 @@ def _count_columns() -> list[Column]:
 
 
 def _percent(rate: float | None) -> float | None:
-    return None if rate is None else round(rate * 100, 1)
+    # + 0.0 turns a rounded -0.0 into 0.0, which reads as no difference, not as a loss.
+    return None if rate is None else round(rate * 100, 1) + 0.0
 
 
 def _count_cells(counts: Counts) -> dict:
@@ -94,9 +95,9 @@ def _outcome_row(rule: RulePerformance, variant: str, figures: OutcomeFigures) -
         "holdout_total": figures.holdout_total,
         "holdout": figures.holdout,
         "holdout_rate": _percent(figures.holdout_rate),
-        "lift": None if lift is None else round(lift.difference * 100, 1),
-        "low": None if lift is None else round(lift.low * 100, 1),
-        "high": None if lift is None else round(lift.high * 100, 1),
+        "lift": None if lift is None else _percent(lift.difference),
+        "low": None if lift is None else _percent(lift.low),
+        "high": None if lift is None else _percent(lift.high),
         "reading": lift.describe() if lift is not None else _("needs messages in both groups"),
     }
 
@@ -144,6 +145,8 @@ def rule_performance_tables(performance: list[RulePerformance], *, focus_url) ->
                     }
                 )
         for index, figures in enumerate(item.outcomes):
+            if not (figures.treated_total or figures.holdout_total):
+                continue  # the rule kept no holdout group in the period: nothing to compare
             outcome_rows.append(_outcome_row(item, _("All variants"), figures))
             for variant in item.variants:
                 outcome_rows.append(
@@ -205,6 +208,7 @@ def rule_performance_tables(performance: list[RulePerformance], *, focus_url) ->
                 Column("reading", _("Reading")),
             ],
             rows=outcome_rows,
+            note=_("Only rules that kept a holdout group in the period: the others have nothing to compare with."),
         ),
     ]
 
@@ -235,20 +239,11 @@ def _overview(rules: Table, variants: Table) -> Table:
 
 
 def _charts(performance: list[RulePerformance], *, focus_url) -> dict:
-    sent = bar_chart(
-        [
-            Bar(
-                item.rule.name,
-                item.counts.sent,
-                shown=_("%(sent)d sent, %(clicked)d clicked")
-                % {"sent": item.counts.sent, "clicked": item.counts.clicked},
-                href=focus_url(item.rule.pk),
-            )
-            for item in performance
-        ],
-        title=_("Messages sent per rule"),
-        width=760,
-    )
+    bars = []
+    for item in performance:
+        bars.append(Bar(_("%s: sent") % item.rule.name, item.counts.sent, href=focus_url(item.rule.pk)))
+        bars.append(Bar(_("clicked"), item.counts.clicked, tone="good", href=focus_url(item.rule.pk)))
+    sent = bar_chart(bars, title=_("Messages sent and clicked per rule"), width=760)
     intervals = []
     for item in performance:
         for figures in item.outcomes:
@@ -268,7 +263,9 @@ def _charts(performance: list[RulePerformance], *, focus_url) -> dict:
                 )
             )
     lift_chart = (
-        interval_chart(intervals, title=_("Lift against the holdout group, points (95% CI)"), width=760)
+        interval_chart(
+            intervals, title=_("Lift against the holdout group, points (95% CI)"), width=860, label_width=320
+        )
         if intervals
         else None
     )
