@@ -17,7 +17,9 @@ class JourneysConfig(AppConfig):
         from journeys.demo import care_history_demo_seed
         from journeys.insight.journey import journey_defaults_register
         from journeys.insight.journey_views import journey_map_view, journey_stage_orders_view
+        from journeys.insight.outcomes import journeys_outcomes_register
         from journeys.insight.pages import InsightPage, insight_page_register
+        from journeys.insight.rules_page import RULES_PAGE
         from journeys.selectors import (
             consent_timeline_entries,
             inbound_sms_timeline_entries,
@@ -60,3 +62,5 @@ class JourneysConfig(AppConfig):
             )
         )
         status_wire()
+        insight_page_register(RULES_PAGE)
+        journeys_outcomes_register()

@@ -61,7 +61,7 @@ class CareRuleForm(forms.ModelForm):
             "shop", "name", "trigger", "is_active", "delay_amount", "delay_unit", "expire_after_hours",
             "min_order_total", "max_order_total", "customer_countries", "product_categories", "customer_tags",
             "customer_kind", "channel", "fallback_channel", "message_class", "window_start", "window_end",
-            "send_any_hour", "coupon_pool", "over_budget",
+            "send_any_hour", "coupon_pool", "over_budget", "holdout_percent",
         )  # fmt: skip
 
     def clean(self):
@@ -164,8 +164,22 @@ class SmsAccountForm(forms.ModelForm):
         model = SmsAccount
         fields = (
             "shop", "label", "account_sid", "from_number", "messaging_service_sid", "base_url",
-            "rate_per_second", "daily_cap", "is_active",
+            "rate_per_second", "daily_cap", "is_active", "price_per_segment", "price_currency",
         )  # fmt: skip
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Only an estimate for the dashboard: left empty, the price keeps its default (or saved) value.
+        for name in ("price_per_segment", "price_currency"):
+            if name in self.fields:
+                self.fields[name].required = False
+
+    def clean_price_per_segment(self):
+        value = self.cleaned_data.get("price_per_segment")
+        return self.instance.price_per_segment if value is None else value
+
+    def clean_price_currency(self):
+        return self.cleaned_data.get("price_currency") or self.instance.price_currency
 
     def clean(self):
         cleaned = super().clean()

@@ -6,6 +6,7 @@ status moves only along `Message.TRANSITIONS`, through `journeys.services`.
 """
 
 import datetime as dt
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator, URLValidator
@@ -15,7 +16,17 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
-from merchant.models import LANGUAGE_CHOICES, MONEY, BaseModel, Customer, InboundEvent, Merchant, Order, Tag
+from merchant.models import (
+    CURRENCY_VALIDATOR,
+    LANGUAGE_CHOICES,
+    MONEY,
+    BaseModel,
+    Customer,
+    InboundEvent,
+    Merchant,
+    Order,
+    Tag,
+)
 
 
 class Channel(models.TextChoices):
@@ -82,6 +93,10 @@ def default_window_end() -> dt.time:
     return dt.time(20, 0)
 
 
+# More than half held out would measure the rule by starving it.
+HOLDOUT_PERCENT_MAX = 50
+
+
 class CareRule(BaseModel):
     """When a trigger fires for an order, who gets which message, when and how."""
 
@@ -135,6 +150,17 @@ class CareRule(BaseModel):
         default=OverBudget.DEFER,
         help_text=_("Marketing messages only: what to do when the customer's contact budget is used up."),
     )
+    # Measuring: a random, stable share of customers is planned for but never sent to, and compared.
+    holdout_percent = models.PositiveSmallIntegerField(
+        _("holdout group (%)"),
+        default=0,
+        validators=[MaxValueValidator(HOLDOUT_PERCENT_MAX)],
+        help_text=_(
+            "To see what the rule really achieves: this share of customers, picked at random, gets no message "
+            "from it, and the dashboard compares them with the others (e.g. 10). A customer stays in the same "
+            "group. 0: everyone gets the message. Changing it affects only messages planned from then on."
+        ),
+    )
 
     class Meta:
         ordering = ["shop__name", "trigger", "name", "id"]
@@ -152,6 +178,9 @@ class CareRule(BaseModel):
             models.CheckConstraint(
                 condition=Q(send_any_hour=False) | Q(message_class="transactional"),
                 name="journeys_carerule_any_hour_transactional",
+            ),
+            models.CheckConstraint(
+                condition=Q(holdout_percent__lte=HOLDOUT_PERCENT_MAX), name="journeys_carerule_holdout_range"
             ),
         ]
         indexes = [
@@ -218,6 +247,7 @@ class Message(models.Model):
         DUPLICATE = "duplicate", _("Duplicate")
         RULE_DISABLED = "rule_disabled", _("Rule turned off")
         NO_COUPON = "no_coupon", _("No coupon code left")
+        HOLDOUT = "holdout", _("Held out to measure the rule")
 
     S = Status
     # Forward only. A leased row goes back to scheduled for a retry or a closed window; a
@@ -296,6 +326,9 @@ class Message(models.Model):
     # Set just before a marketing message is handed to the provider, under a lock on the customer,
     # so a second dispatcher counts it against the contact budget before it is recorded as sent.
     budget_counted_at = models.DateTimeField(null=True, blank=True)
+    # The rule's measurement (journeys.holdout): True held out (suppressed, reason "holdout"), False in the
+    # group compared with them; empty when the rule kept no holdout group as it planned this message.
+    holdout = models.BooleanField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -334,6 +367,42 @@ class Message(models.Model):
             models.Index(fields=["customer", "send_at"], name="journeys_msg_customer_idx"),
             models.Index(fields=["shop", "status", "send_at"], name="journeys_msg_shop_status_idx"),
             models.Index(fields=["rule", "send_at"], name="journeys_msg_rule_idx"),
+            # The dashboard's rule performance (journeys.insight.rules): the messages planned in a period, per
+            # shop. The columns after created_at are there so PostgreSQL counts from the index alone (an
+            # index-only scan) instead of reading a third of the table's rows, bodies and all.
+            models.Index(
+                fields=[
+                    "shop",
+                    "created_at",
+                    "rule",
+                    "channel",
+                    "language",
+                    "status",
+                    "reason",
+                    "holdout",
+                    "not_before",
+                    "sent_at",
+                    "clicked_at",
+                    "segments",
+                ],
+                name="journeys_msg_shop_created_idx",
+            ),  # fmt: skip
+            # Its outcomes, measured only where a rule keeps a holdout group: a small part of the outbox.
+            models.Index(
+                fields=[
+                    "shop",
+                    "created_at",
+                    "rule",
+                    "channel",
+                    "language",
+                    "holdout",
+                    "not_before",
+                    "customer",
+                    "order",
+                ],
+                condition=Q(holdout__isnull=False),
+                name="journeys_msg_holdout_idx",
+            ),  # fmt: skip
             # A campaign's progress, pause and resume; care messages (no campaign) are not in it.
             models.Index(
                 fields=["campaign", "status"], condition=Q(campaign__isnull=False), name="journeys_msg_campaign_idx"
@@ -402,6 +471,21 @@ class SmsAccount(BaseModel):
         null=True, blank=True, help_text=_("Most messages per day, e.g. a 10DLC carrier cap. Empty: no cap.")
     )
     is_active = models.BooleanField(default=True, help_text=_("A shop sends through its one active account."))
+    # Only for the dashboard's estimate of what texts cost; Twilio's invoice is what counts.
+    price_per_segment = models.DecimalField(
+        _("price per segment"),
+        max_digits=8,
+        decimal_places=5,
+        default=Decimal("0.0083"),
+        validators=[MinValueValidator(0)],
+        help_text=_(
+            "What one SMS segment costs you, for the dashboard's cost estimate, e.g. 0.0083 for a US long code. "
+            "See your Twilio pricing page for the countries you text."
+        ),
+    )
+    price_currency = models.CharField(
+        _("currency of the price"), max_length=3, default="USD", validators=[CURRENCY_VALIDATOR]
+    )
 
     class Meta:
         ordering = ["shop__name", "label", "id"]

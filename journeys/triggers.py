@@ -51,6 +51,9 @@ class TriggerSpec:
     still_applies: Callable | None = field(default=None, compare=False)
     # Holds (journeys.holds) a planned message waits for before it is sent, e.g. "return_open".
     waits_for: frozenset[str] = frozenset()
+    # Whether a rule may keep a holdout group (journeys.holdout): not for a message the customer needs,
+    # such as a person's reply or a return's instructions.
+    holdout_allowed: bool = True
 
 
 _registry: dict[str, TriggerSpec] = {}

@@ -7,6 +7,7 @@ With DEBUG off the settings fail closed: a missing SECRET_KEY or ALLOWED_HOSTS s
 """
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -272,6 +273,14 @@ TWILIO_STATUS_CALLBACK_URL = env_str("TWILIO_STATUS_CALLBACK_URL")
 TWILIO_RATE_PER_SECOND = float(env_str("TWILIO_RATE_PER_SECOND", "0") or 0)
 TWILIO_DAILY_CAP = env_int("TWILIO_DAILY_CAP", 0) or None
 TWILIO_CONCURRENCY = env_int("TWILIO_CONCURRENCY", 16)
+# The dashboard's estimate of what texts cost (SMS segments x price) for shops without an SMS account of
+# their own; a shop's account carries its own price. An estimate only: the provider's invoice is what counts.
+JOURNEYS_SMS_PRICE_PER_SEGMENT = env_str("JOURNEYS_SMS_PRICE_PER_SEGMENT", "0.0083")
+if not re.fullmatch(r"\d{1,3}(\.\d{1,5})?", JOURNEYS_SMS_PRICE_PER_SEGMENT):
+    raise ImproperlyConfigured("JOURNEYS_SMS_PRICE_PER_SEGMENT must be a price such as 0.0083.")
+JOURNEYS_SMS_PRICE_CURRENCY = env_str("JOURNEYS_SMS_PRICE_CURRENCY", "USD")
+if not re.fullmatch(r"[A-Z]{3}", JOURNEYS_SMS_PRICE_CURRENCY):
+    raise ImproperlyConfigured("JOURNEYS_SMS_PRICE_CURRENCY must be a three-letter code such as USD.")
 
 # Where customers reach this app: links in messages (unsubscribe page, tracked links) are absolute
 # URLs on this address. Unset: localhost in development, else https:// and the first ALLOWED_HOSTS.

@@ -14,6 +14,7 @@ class ReviewsConfig(AppConfig):
         from reviews.demo import reviews_demo_seed
         from reviews.journey_stages import review_journey_stages_register
         from reviews.links import review_status_action
+        from reviews.outcomes import review_outcomes_register
         from reviews.services.policy import review_setup_for_shop
         from reviews.services.referrals import referral_order_event_handle
         from reviews.services.requests import review_order_event_handle
@@ -21,6 +22,7 @@ class ReviewsConfig(AppConfig):
 
         review_triggers_register()
         review_journey_stages_register()
+        review_outcomes_register()
         order_listeners.register_in_transaction(review_order_event_handle)
         # Orders that arrive with a referral code among their discount codes.
         order_listeners.register_in_transaction(referral_order_event_handle)

@@ -65,6 +65,7 @@ REVIEW_FOLLOW_UP = TriggerSpec(
     default_fallback_channel="sms",
     default_expire_after_hours=72,
     in_default_rule_set=False,
+    holdout_allowed=False,  # a person's words always go out
 )
 
 REFERRAL_INVITATION = TriggerSpec(

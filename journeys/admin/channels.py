@@ -53,6 +53,7 @@ class SmsAccountAdmin(ShopScopedAdmin):
             (None, {"fields": ["shop", "label", "is_active"]}),
             (_("Twilio"), {"fields": twilio}),
             (_("Limits"), {"fields": ["rate_per_second", "daily_cap", *(["sent_today"] if obj else []), "base_url"]}),
+            (_("Cost estimate"), {"fields": ["price_per_segment", "price_currency"]}),
             (_("Addresses to enter in Twilio"), {"fields": ["webhook_urls"]}),
         ]
 

@@ -169,6 +169,16 @@ class CareRuleAdmin(ShopScopedAdmin):
                 )
             },
         ),
+        (
+            _("Measuring"),
+            {
+                "description": _(
+                    "Keep a holdout group to see the rule's real effect on the dashboard (Rule performance): "
+                    "customers who would have got the message and did not, compared with those who did."
+                ),
+                "fields": ("holdout_percent",),
+            },
+        ),
     )
 
     # --- list columns ----------------------------------------------------------------------------

@@ -235,3 +235,65 @@ def flow_chart(
                     f"{escape(_clip(stage.dropped, 10))}</text>"
                 )
     return _svg(width, height, title, "".join(parts))
+
+
+class Interval:
+    label: str
+    value: float  # the estimate, e.g. a lift of 0.042
+    low: float  # its interval
+    high: float
+    shown: str = ""  # the estimate as text, e.g. "+4.2"
+    tone: str = ""  # "", "good", "bad" or "muted"
+    href: str = ""
+
+
+def interval_chart(
+    rows: Sequence[Interval],
+    *,
+    title: str,
+    width: int = 640,
+    unit: float = 100.0,
+    suffix: str = "",
+    label_width: int = LABEL_WIDTH,
+) -> SafeString:
+    """Estimates with their intervals around a zero line, one row each (a dot on a whisker), e.g. a rule's lift.
+
+    The scale is symmetric around zero, so a whisker crossing the middle line reads at once as "could be no
+    effect". `unit` turns values into the numbers on the axis (100: fractions shown as percentage points).
+    """
+    reach = max([abs(bound) for row in rows for bound in (row.low, row.high)] + [0.01])
+    track = width - label_width - VALUE_WIDTH
+    middle = label_width + track / 2
+
+    def x_of(value: float) -> float:
+        return middle + max(-1.0, min(1.0, value / reach)) * (track / 2 - 4)
+
+    parts = []
+    for index, row in enumerate(rows):
+        y = index * ROW_HEIGHT + 13
+        label, shown = escape(_clip(row.label, label_width // 7)), escape(row.shown or _number(row.value * unit))
+        tone = escape(row.tone)
+        part = (
+            f'<line class="whisker {tone}" x1="{x_of(row.low):.1f}" y1="{y}" x2="{x_of(row.high):.1f}" y2="{y}"/>'
+            f'<line class="whisker {tone}" x1="{x_of(row.low):.1f}" y1="{y - 5}" x2="{x_of(row.low):.1f}" '
+            f'y2="{y + 5}"/>'
+            f'<line class="whisker {tone}" x1="{x_of(row.high):.1f}" y1="{y - 5}" x2="{x_of(row.high):.1f}" '
+            f'y2="{y + 5}"/>'
+            f'<circle class="point {tone}" cx="{x_of(row.value):.1f}" cy="{y}" r="4"/>'
+            f'<text class="label" x="{label_width - 8}" y="{y + 4}" text-anchor="end">{label}</text>'
+            f'<text class="value" x="{width - VALUE_WIDTH + 8}" y="{y + 4}">{shown}</text>'
+        )
+        if row.href:
+            part = f'<a href="{escape(row.href)}">{part}</a>'
+        parts.append(part)
+    height = max(1, len(rows)) * ROW_HEIGHT + 22
+    bottom = height - 20
+    axis = (
+        f'<line class="axis" x1="{middle:.1f}" y1="0" x2="{middle:.1f}" y2="{bottom}"/>'
+        f'<text class="label" x="{x_of(-reach):.1f}" y="{height - 4}" text-anchor="start">'
+        f"−{_number(reach * unit)}{escape(suffix)}</text>"
+        f'<text class="label" x="{middle:.1f}" y="{height - 4}" text-anchor="middle">0</text>'
+        f'<text class="label" x="{x_of(reach):.1f}" y="{height - 4}" text-anchor="end">'
+        f"+{_number(reach * unit)}{escape(suffix)}</text>"
+    )
+    return _svg(width, height, title, axis + "".join(parts))

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from phonenumber_field.phonenumber import PhoneNumber
 
 from journeys.consent_policy import effective_class, marketing_triggers_by_country, marketing_triggers_for
+from journeys.holdout import holdout_includes
 from journeys.legal_windows import LegalWindow, hours_next_allowed, legal_window_for
 from journeys.models import CareRule, Channel, CountryMessageClass, Message, MessageClass, OverBudget
 from journeys.prepared_statements import prepared_cursor
@@ -162,7 +163,9 @@ def message_build(
     customer's country (`marketing_triggers`, looked up when not given). A marketing message keeps
     to the legal window of the customer's country too, and to the contact budget. A customer who
     cannot be reached, a message over budget, or one already too late gives a row that is
-    suppressed or expired with the reason, so the outbox shows why nothing was sent.
+    suppressed or expired with the reason, so the outbox shows why nothing was sent. A customer in
+    the rule's holdout group (journeys.holdout) gets a row suppressed with reason `holdout` and
+    `holdout=True`: planned, never sent, not counted against the contact budget.
     """
     now = now or timezone.now()
     time_zone = message_time_zone(customer=customer, shop=shop)
@@ -216,7 +219,19 @@ def message_build(
         reasoning.append(choice.note)
 
     status, reason = Status.SCHEDULED, ""
-    if choice.problem is not None:
+    holdout = _holdout_draw(rule=rule, spec=spec, customer=customer, order=order)
+    if holdout:
+        # Drawn before any other check, so both groups hold the same mix of reachable and unreachable
+        # customers; the row keeps its channel and times, and is never sent or counted as contact.
+        status, reason = Status.SUPPRESSED, Reason.HOLDOUT
+        reasoning.append(
+            _(
+                "Not sent: held out to measure the rule. %(percent)d%% of customers, picked at random, get no "
+                "message from it, so the dashboard can compare what they do with what the others do."
+            )
+            % {"percent": rule.holdout_percent}
+        )
+    elif choice.problem is not None:
         status, reason = Status.SUPPRESSED, choice.problem[0]
         reasoning.append(_("Not sent: %s.") % choice.problem[1])
     elif never_open:
@@ -263,7 +278,20 @@ def message_build(
         expires_at=expires_at,
         explanation=" ".join(str(part) for part in reasoning),
         finished_at=now if status != Status.SCHEDULED else None,
+        holdout=holdout,
         created_at=now,
+    )
+
+
+def _holdout_draw(*, rule: CareRule, spec: TriggerSpec, customer: Customer, order: Order | None) -> bool | None:
+    """True: held out; False: in the group compared with them; None: the rule keeps no holdout group now."""
+    if not rule.holdout_percent or rule.pk is None or not spec.holdout_allowed:
+        return None
+    return holdout_includes(
+        rule_id=rule.pk,
+        percent=rule.holdout_percent,
+        customer_id=customer.pk if customer is not None else None,
+        order_id=order.pk if order is not None else None,
     )
 
 

@@ -13,10 +13,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from journeys.consent_policy import marketing_triggers_by_country
-from journeys.models import CareRule, Channel, Message, MessageTemplate
+from journeys.models import HOLDOUT_PERCENT_MAX, CareRule, Channel, Message, MessageTemplate
 from journeys.rendering import template_problems
 from journeys.services.planning import SCAN_BUILDERS, message_build, rule_matches
-from journeys.triggers import ORDER_CARE_TRIGGERS, TriggerSpec, trigger_get
+from journeys.triggers import ORDER_CARE_TRIGGERS, Kind, TriggerSpec, trigger_get
 from merchant.models import Merchant, Order
 
 DEFAULT_COPY_DIR = Path(settings.BASE_DIR) / "templates" / "journeys" / "messages"
@@ -93,8 +93,21 @@ def default_templates_create(*, rule: CareRule, fallback_trigger: str = "") -> l
 
 
 def care_rule_check(rule: CareRule) -> None:
-    if trigger_get(rule.trigger) is None:
+    spec = trigger_get(rule.trigger)
+    if spec is None:
         raise ValidationError({"trigger": _("“%s” is not a known trigger.") % rule.trigger})
+    if rule.holdout_percent and (not spec.holdout_allowed or spec.kind == Kind.CAMPAIGN):
+        words = (
+            _("Campaigns and greetings keep no holdout group; set 0.")
+            if spec.kind == Kind.CAMPAIGN
+            else _("“%s” messages answer the customer or carry what they need, so nobody may be held out; set 0.")
+            % spec.label
+        )
+        raise ValidationError({"holdout_percent": words})
+    if not 0 <= rule.holdout_percent <= HOLDOUT_PERCENT_MAX:
+        raise ValidationError(
+            {"holdout_percent": _("Hold out between 0 and %d percent of customers.") % HOLDOUT_PERCENT_MAX}
+        )
     if rule.fallback_channel and rule.fallback_channel == rule.channel:
         raise ValidationError({"fallback_channel": _("The fallback must be another channel than the first.")})
     if rule.send_any_hour and rule.message_class != "transactional":

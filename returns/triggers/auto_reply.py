@@ -49,6 +49,7 @@ AUTO_REPLY = TriggerSpec(
     # Worth sending only while the team is still away; a night and a long weekend fit.
     default_expire_after_hours=12,
     in_default_rule_set=False,
+    holdout_allowed=False,  # the customer wrote and is waiting
 )
 
 

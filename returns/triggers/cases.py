@@ -55,6 +55,7 @@ CASE_REPLY = TriggerSpec(
     default_send_any_hour=True,
     default_expire_after_hours=72,
     in_default_rule_set=False,
+    holdout_allowed=False,  # a person's reply always goes out
 )
 
 SATISFACTION_SURVEY = TriggerSpec(

@@ -42,6 +42,8 @@ def _spec(name: str, label, description, *, expire_after_hours: int = 72) -> Tri
         default_send_any_hour=False,
         default_expire_after_hours=expire_after_hours,
         in_default_rule_set=False,
+        # The customer asked and needs the answer (instructions, a deadline): nobody is held out.
+        holdout_allowed=False,
     )
 
 
