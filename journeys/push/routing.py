@@ -7,7 +7,7 @@ message was planned counts):
   the rule's SMS or email: the customer asked, on that order's status page, to hear about it there.
   The rule's channel becomes the fallback, used when push cannot deliver (the push service answers
   404/410 and the subscription is removed, or it refuses for good, or it keeps failing until the
-  retries run out).
+  retries run out). A message push failed for is not tried by push again.
 - Only messages with copy for a notification: the rule's own push template, or the shipped copy of
   its trigger (`templates/journeys/messages/<trigger>/<language>.push.txt`, the order-care triggers).
   A rule of another app (a review request, a return's steps) keeps its channel unless its owner
@@ -25,6 +25,9 @@ from journeys.services.content import push_default_templates
 
 # The channels push takes the place of.
 PUSH_IN_PLACE_OF = frozenset({Channel.SMS, Channel.EMAIL})
+# The error code of a message handed back to its own channel after push failed (e.g. "push-410"): it is
+# not tried by push again, even while the order has a live subscription.
+PUSH_FAILED_PREFIX = "push-"
 # RFC 8030 urgency: "high" may wake a phone from power saving; kept for news the customer acts on at once.
 URGENCY_BY_TRIGGER = {"out_for_delivery": "high"}
 DEFAULT_TTL = dt.timedelta(hours=24)
@@ -48,6 +51,7 @@ def push_takes_over(message: Message, subscription: PushSubscription | None) -> 
         and message.message_class == MessageClass.TRANSACTIONAL
         and message.order_id is not None
         and message.campaign_id is None
+        and not message.error_code.startswith(PUSH_FAILED_PREFIX)
         and push_copy_exists(message)
     )
 

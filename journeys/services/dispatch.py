@@ -51,7 +51,7 @@ from journeys.models import (
 from journeys.prepared_statements import prepared_cursor
 from journeys.providers import provider_for_channel
 from journeys.providers.base import Envelope, Outcome, Provider, SendResult
-from journeys.push.routing import push_takes_over, push_target
+from journeys.push.routing import PUSH_FAILED_PREFIX, push_takes_over, push_target
 from journeys.push.selectors import push_subscription_live_annotation, push_subscriptions_live_by_order
 from journeys.push.services import PushGone, push_results_apply
 from journeys.send_windows import SendWindow, window_next_allowed
@@ -663,7 +663,8 @@ def push_fallback_changes(decision: Decision, result: SendResult, *, now: dt.dat
         "fallback_channel": "",
         "provider": "",
         "provider_message_id": "",
-        "error_code": result.error_code,
+        # Marked as push's failure, so this message is not routed to push again (journeys.push.routing).
+        "error_code": f"{PUSH_FAILED_PREFIX}{result.error_code or result.outcome}"[:40],
         "error": result.error,
         "explanation": f"{decision.changes.get('explanation', message.explanation)} {words}".strip(),
     }
