@@ -363,3 +363,45 @@ class TestVapidKeys:
 
         with pytest.raises(ImproperlyConfigured, match="VAPID_SUBJECT"):
             vapid_keys()
+
+
+class TestAdmin:
+    @pytest.fixture
+    def subscriptions(self, shop, other_shop, order, push_service):
+        from journeys.push.services import SubscriptionInput, push_subscription_save
+
+        made = {}
+        for name, an_order in (("ours", order), ("theirs", OrderFactory(shop=other_shop, number="#9001"))):
+            browser = push_service.subscribe()
+            made[name] = push_subscription_save(
+                order=an_order,
+                subscription=SubscriptionInput(endpoint=browser.endpoint, p256dh=browser.p256dh, auth=browser.auth),
+                wording="test",
+            )[0]
+        return made
+
+    def test_an_agent_sees_the_browsers_following_her_shops_orders_and_never_their_keys(
+        self, client, agent, subscriptions, django_assert_num_queries
+    ):
+        client.force_login(agent)
+        # Session, user, memberships, counts, the page's rows with shop, customer and order joined, filters.
+        with django_assert_num_queries(12):
+            response = client.get(reverse("admin:journeys_pushsubscription_changelist"))
+
+        page = response.content.decode()
+        assert response.status_code == 200
+        assert "#1001" in page
+        assert "#9001" not in page, "another shop's order"
+        assert subscriptions["ours"].endpoint not in page
+        assert subscriptions["ours"].p256dh not in page
+
+    def test_another_shops_subscription_answers_404_and_none_can_be_changed(self, client, agent, subscriptions):
+        client.force_login(agent)
+        theirs = reverse("admin:journeys_pushsubscription_change", args=[subscriptions["theirs"].pk])
+        ours = reverse("admin:journeys_pushsubscription_change", args=[subscriptions["ours"].pk])
+
+        assert client.get(theirs).status_code == 404
+        assert client.get(reverse("admin:journeys_pushsubscription_add")).status_code == 403
+        response = client.post(ours, {"removed_reason": "expired"})
+        assert response.status_code == 403
+        assert PushSubscription.objects.get(pk=subscriptions["ours"].pk).removed_at is None
