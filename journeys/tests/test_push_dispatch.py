@@ -16,8 +16,11 @@ from urllib.parse import urlsplit
 import pytest
 import time_machine
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from journeys.campaigns.models import Audience
+from journeys.campaigns.services import campaign_create
 from journeys.models import CareRule, ConsentRecord, Message, PushSubscription
 from journeys.services.dispatch import Dispatcher, messages_for_sending
 from journeys.services.rules import default_templates_create
@@ -314,3 +317,12 @@ class TestCost:
         message = Message.objects.get(trigger="payment_confirmed")
         assert (message.channel, message.provider, message.status) == ("push", "console-push", "sent")
         assert push_service.requests == 0
+
+
+def test_a_campaign_cannot_choose_push_which_reaches_only_an_orders_followers(care_shop):
+    audience = Audience.objects.create(shop=care_shop, name="Everyone")
+
+    with pytest.raises(ValidationError) as refused:
+        campaign_create(shop=care_shop, name="Summer", audience=audience, actor=SYSTEM, channel="push")
+
+    assert list(refused.value.message_dict) == ["channel"]
