@@ -7,6 +7,7 @@ status moves only along `Message.TRANSITIONS`, through `journeys.services`.
 
 import datetime as dt
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator, URLValidator
@@ -32,6 +33,14 @@ from merchant.models import (
 class Channel(models.TextChoices):
     SMS = "sms", _("SMS")
     EMAIL = "email", _("Email")
+    # A browser notification to a customer who asked for updates about one order on its status page.
+    PUSH = "push", _("Browser notification")
+
+
+# Channels that reach a customer at an address on their record (phone, email). Push reaches only the
+# browsers that subscribed to one order's updates, so campaigns and greetings, which address customers,
+# cannot use it.
+ADDRESS_CHANNELS = (Channel.SMS, Channel.EMAIL)
 
 
 class MessageClass(models.TextChoices):
@@ -205,8 +214,10 @@ class MessageTemplate(BaseModel):
     rule = models.ForeignKey(CareRule, on_delete=models.CASCADE, related_name="templates")
     channel = models.CharField(max_length=10, choices=Channel.choices)
     language = models.CharField(max_length=10, choices=LANGUAGE_CHOICES)
-    subject = models.CharField(max_length=200, blank=True, help_text=_("Email only."))
-    body = models.TextField(help_text=_("The SMS, or the plain-text part of the email."))
+    subject = models.CharField(
+        max_length=200, blank=True, help_text=_("The email's subject, or the browser notification's title.")
+    )
+    body = models.TextField(help_text=_("The SMS, the plain-text part of the email, or the notification's text."))
     html_body = models.TextField(blank=True, help_text=_("Email only. Empty: made from the text."))
 
     class Meta:
@@ -736,6 +747,68 @@ class ContactBudget(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.per_day}/24 h, {self.per_30_days}/30 days"
+
+
+class PushSubscription(models.Model):
+    """A browser that asked, on an order's status page, to be notified about that order (Web Push).
+
+    One row per browser push subscription (its endpoint is unique): the endpoint the push service
+    gave the browser and the keys its notifications are encrypted for. Accepting is the customer's
+    consent to this order's order-care updates in that browser (kept as a `ConsentRecord` on the push
+    channel). A subscription stops being used when the customer turns it off on the page, or when
+    the push service answers 404/410 (the browser dropped it): `removed_at` and `removed_reason` say
+    which; the row stays as the record of what was sent where.
+    """
+
+    class RemovedReason(models.TextChoices):
+        UNSUBSCRIBED = "unsubscribed", _("Turned off by the customer")
+        EXPIRED = "expired", _("Gone at the push service (404/410)")
+
+    shop = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="push_subscriptions")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="push_subscriptions")
+    order = models.ForeignKey(
+        Order, on_delete=models.CASCADE, related_name="push_subscriptions", help_text=_("The order it was made for.")
+    )
+    endpoint = models.URLField(max_length=1000, unique=True, help_text=_("Where the push service takes messages."))
+    p256dh = models.CharField(max_length=100, help_text=_("The browser's public key (P-256), base64url."))
+    auth = models.CharField(max_length=50, help_text=_("The browser's authentication secret, base64url."))
+    expires_at = models.DateTimeField(null=True, blank=True, help_text=_("When the browser says it ends, if it does."))
+    user_agent = models.CharField(max_length=300, blank=True)
+    language = models.CharField(max_length=10, choices=LANGUAGE_CHOICES, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+    last_success_at = models.DateTimeField(null=True, blank=True, help_text=_("Last notification the service took."))
+    removed_at = models.DateTimeField(null=True, blank=True)
+    removed_reason = models.CharField(max_length=20, choices=RemovedReason.choices, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("browser notification subscription")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(removed_at__isnull=True, removed_reason="")
+                | Q(removed_at__isnull=False, removed_reason__in=["unsubscribed", "expired"]),
+                name="journeys_pushsubscription_removed_with_reason",
+            ),
+        ]
+        indexes = [
+            # The dispatcher asks, once per batch, which of its orders have a live subscription.
+            models.Index(fields=["order"], condition=Q(removed_at__isnull=True), name="journeys_pushsub_live_idx"),
+            models.Index(fields=["shop", "created_at"], name="journeys_pushsub_shop_idx"),
+            models.Index(fields=["customer"], name="journeys_pushsub_customer_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.address} for order {self.order_id}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.removed_at is None and (self.expires_at is None or self.expires_at > timezone.now())
+
+    @property
+    def address(self) -> str:
+        """How the outbox names it: never the endpoint itself, which anyone holding the keys could send to."""
+        return f"push #{self.pk} · {urlsplit(self.endpoint).hostname or ''}"
 
 
 # Holiday greetings and campaigns live in their own module; imported here so Django finds them.

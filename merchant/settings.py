@@ -264,6 +264,28 @@ JOURNEYS_CLOCK = env_str("JOURNEYS_CLOCK", "database")
 # (journeys/prepared_statements.py).
 # Turn off behind a pooler that does not keep prepared statements (pgbouncer transaction mode < 1.21).
 JOURNEYS_PREPARED_STATEMENTS = env_bool("JOURNEYS_PREPARED_STATEMENTS", True)
+# Browser notifications (Web Push) to customers who ask for them on an order's status page: webpush
+# (pywebpush, signed with the VAPID keys below) or console (logged and recorded as sent).
+JOURNEYS_PUSH_PROVIDER = env_str("JOURNEYS_PUSH_PROVIDER", "webpush")
+# The application server's VAPID key pair (RFC 8292): the private key as base64url (the raw 32 bytes, as
+# `npx web-push generate-vapid-keys` or `vapid --gen` print it, or DER) or PEM; the public key is derived
+# from it and, when given too, must match. Unset: in development a pair is generated once under VAR_DIR
+# (journeys/push/vapid.py); in production the status page does not offer notifications.
+VAPID_PRIVATE_KEY = env_str("VAPID_PRIVATE_KEY").replace("\\n", "\n")
+VAPID_PUBLIC_KEY = env_str("VAPID_PUBLIC_KEY")
+# Who push services may contact about our notifications: mailto: or https:. Unset: mailto:DEFAULT_FROM_EMAIL.
+VAPID_SUBJECT = env_str("VAPID_SUBJECT")
+# Push services a browser's subscription may point at (a host, or ".domain" for its subdomains): the
+# dispatcher POSTs to a subscription's endpoint, so an endpoint elsewhere is refused when subscribing.
+JOURNEYS_PUSH_SERVICE_HOSTS = env_list(
+    "JOURNEYS_PUSH_SERVICE_HOSTS",
+    [
+        "fcm.googleapis.com",  # Chrome, Edge on Android, Opera, Samsung Internet
+        "updates.push.services.mozilla.com",  # Firefox
+        ".push.apple.com",  # Safari
+        ".notify.windows.com",  # Edge on Windows
+    ],
+)
 TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
 TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN")
 TWILIO_FROM_NUMBER = env_str("TWILIO_FROM_NUMBER")

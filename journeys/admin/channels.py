@@ -1,4 +1,5 @@
-"""Channels: each shop's SMS account (credentials write-only) and the texts customers send back."""
+"""Channels: each shop's SMS account (credentials write-only), the texts customers send back, and the browsers
+that asked for an order's notifications."""
 
 from django.conf import settings
 from django.contrib import admin, messages
@@ -11,7 +12,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_post_parameters
 
 from journeys.forms import SmsAccountForm
-from journeys.models import InboundSms, SmsAccount
+from journeys.models import InboundSms, PushSubscription, SmsAccount
 from journeys.selectors import sms_accounts_with_sent_today
 from journeys.services.inbound_sms import inbound_sms_not_opt_out, inbound_sms_opt_out
 from journeys.services.sms_accounts import sms_account_save
@@ -188,3 +189,67 @@ class InboundSmsAdmin(ShopScopedAdmin):
             "%d text marked as not an opt-out.",
             "%d texts marked as not an opt-out.",
         )
+
+
+class PushStateFilter(admin.SimpleListFilter):
+    title = _("state")
+    parameter_name = "push_state"
+
+    def lookups(self, request, model_admin):
+        return [("live", _("Live")), ("removed", _("Removed"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "live":
+            return queryset.filter(removed_at__isnull=True)
+        if self.value() == "removed":
+            return queryset.filter(removed_at__isnull=False)
+        return queryset
+
+
+@admin.register(PushSubscription)
+class PushSubscriptionAdmin(ShopScopedAdmin):
+    """Read-only: browsers that asked for an order's notifications. Customers turn them on and off themselves."""
+
+    role_permissions = {Role.OWNER: frozenset({VIEW}), Role.AGENT: frozenset({VIEW})}
+    list_display = ("created_at", "order_link", "customer", "service", "language", "last_success_at", "state", "shop")
+    list_filter = (PushStateFilter, "removed_reason", ("shop", ShopListFilter))
+    list_select_related = ("shop", "customer", "order")
+    search_fields = ("order__number", "customer__email", "customer__last_name")
+    date_hierarchy = "created_at"
+    # The endpoint and keys are left out: with them anyone holding our VAPID key could notify the browser.
+    fields = (
+        "shop",
+        ("order", "customer"),
+        "service",
+        ("language", "user_agent"),
+        ("created_at", "last_success_at", "expires_at"),
+        ("removed_at", "removed_reason"),
+    )
+    readonly_fields = fields[:1] + (
+        "order", "customer", "service", "language", "user_agent", "created_at", "last_success_at", "expires_at",
+        "removed_at", "removed_reason",
+    )  # fmt: skip
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("order"), ordering="order__number")
+    def order_link(self, subscription: PushSubscription) -> str:
+        url = reverse("admin:merchant_order_change", args=[subscription.order_id])
+        return format_html('<a href="{}">{}</a>', url, subscription.order.number)
+
+    @admin.display(description=_("push service"))
+    def service(self, subscription: PushSubscription) -> str:
+        return subscription.address
+
+    @admin.display(description=_("state"))
+    def state(self, subscription: PushSubscription) -> str:
+        if subscription.removed_at is None:
+            return _("Live")
+        return subscription.get_removed_reason_display()

@@ -21,10 +21,12 @@ from journeys.campaigns.greetings import MAX_LEAD_DAYS
 from journeys.campaigns.models import Audience, Campaign, HolidayGreeting, ShopDate
 from journeys.campaigns.selectors import HolidayChoice
 from journeys.forms import CommaSeparatedListField
-from journeys.models import Channel, CouponPool, MessageClass
+from journeys.models import ADDRESS_CHANNELS, Channel, CouponPool, MessageClass
 from merchant.models import Merchant, Order, Tag
 
 NO_FALLBACK = [("", _("No fallback"))]
+# Campaigns address customers by phone or email; push reaches only browsers listening to one order.
+ADDRESS_CHANNEL_CHOICES = [(channel.value, channel.label) for channel in ADDRESS_CHANNELS]
 
 
 class FilteredSelectMultiple(widgets.FilteredSelectMultiple):
@@ -142,9 +144,9 @@ class CampaignForm(ShopFormMixin, forms.ModelForm):
         widget=widgets.AdminTimeWidget,
         help_text=_("Each customer's local time, or the shop's local time for one moment."),
     )
-    channel = forms.ChoiceField(choices=Channel.choices, initial=Channel.SMS)
+    channel = forms.ChoiceField(choices=ADDRESS_CHANNEL_CHOICES, initial=Channel.SMS)
     fallback_channel = forms.ChoiceField(
-        choices=NO_FALLBACK + list(Channel.choices),
+        choices=NO_FALLBACK + ADDRESS_CHANNEL_CHOICES,
         initial=Channel.EMAIL,
         required=False,
         help_text=_("Used for customers the first channel cannot reach (no number, no consent, opted out)."),
@@ -194,7 +196,7 @@ class CampaignForm(ShopFormMixin, forms.ModelForm):
 
 
 class CampaignTestSendForm(forms.Form):
-    channel = forms.ChoiceField(choices=Channel.choices, initial=Channel.EMAIL)
+    channel = forms.ChoiceField(choices=ADDRESS_CHANNEL_CHOICES, initial=Channel.EMAIL)
     to = forms.CharField(
         required=False,
         max_length=254,
@@ -236,9 +238,9 @@ class HolidayGreetingForm(ShopFormMixin, forms.ModelForm):
     send_time = forms.TimeField(
         initial=dt.time(10, 0), widget=widgets.AdminTimeWidget, help_text=_("Each customer's local time.")
     )
-    channel = forms.ChoiceField(choices=Channel.choices, initial=Channel.SMS)
+    channel = forms.ChoiceField(choices=ADDRESS_CHANNEL_CHOICES, initial=Channel.SMS)
     fallback_channel = forms.ChoiceField(
-        choices=NO_FALLBACK + list(Channel.choices), initial=Channel.EMAIL, required=False
+        choices=NO_FALLBACK + ADDRESS_CHANNEL_CHOICES, initial=Channel.EMAIL, required=False
     )
     coupon_pool = forms.ModelChoiceField(queryset=CouponPool.objects.none(), required=False)
 

@@ -30,7 +30,7 @@ from journeys.campaigns.calendar import (
 )
 from journeys.campaigns.models import GREETING_TRIGGER, ApprovedHoliday, Audience, Campaign, HolidayGreeting, ShopDate
 from journeys.campaigns.services import campaign_cancel
-from journeys.models import CareRule, Channel, CouponPool, MessageClass, OverBudget
+from journeys.models import ADDRESS_CHANNELS, CareRule, Channel, CouponPool, MessageClass, OverBudget
 from journeys.services.rules import care_rule_save, default_templates_create
 from journeys.triggers import trigger_get
 from merchant.actors import Actor
@@ -237,10 +237,11 @@ def _greeting_errors(shop: Merchant, values: dict[str, Any], *, greeting: Holida
                 % {"start": f"{window[0]:%H:%M}", "end": f"{window[1]:%H:%M}"}
             )
     channel = values.get("channel", rule.channel if rule else Channel.SMS)
-    if channel not in Channel.values:
+    # Greetings address customers; push reaches only browsers listening to one order.
+    if channel not in ADDRESS_CHANNELS:
         errors["channel"].append(_("Unknown channel “%s”.") % channel)
     fallback = values.get("fallback_channel", rule.fallback_channel if rule else "")
-    if fallback and fallback not in Channel.values:
+    if fallback and fallback not in ADDRESS_CHANNELS:
         errors["fallback_channel"].append(_("Unknown channel “%s”.") % fallback)
     elif fallback and fallback == channel:
         errors["fallback_channel"].append(_("The fallback must be another channel than the first."))

@@ -36,7 +36,16 @@ from phonenumbers import NumberParseException
 
 from journeys.campaigns import fanout
 from journeys.campaigns.models import ApprovedHoliday, Audience, Campaign, HolidayGreeting
-from journeys.models import CareRule, Channel, CouponPool, Message, MessageClass, MessageTemplate, OverBudget
+from journeys.models import (
+    ADDRESS_CHANNELS,
+    CareRule,
+    Channel,
+    CouponPool,
+    Message,
+    MessageClass,
+    MessageTemplate,
+    OverBudget,
+)
 from journeys.providers.base import Envelope, Outcome, SendResult
 from journeys.send_windows import SendWindow, window_allows, window_describe
 from journeys.services.content import NoTemplate, message_content
@@ -199,9 +208,10 @@ def campaign_create(
     if send_at is not None and timezone.is_naive(send_at):
         raise ValidationError({"send_at": _("Give the moment with its time zone.")})
     if rule is None:
-        _choice(channel, Channel.values, "channel")
+        # Campaigns address customers; push reaches only browsers listening to one order.
+        _choice(channel, ADDRESS_CHANNELS, "channel")
         if fallback_channel:
-            _choice(fallback_channel, Channel.values, "fallback_channel")
+            _choice(fallback_channel, ADDRESS_CHANNELS, "fallback_channel")
         _choice(message_class, MessageClass.values, "message_class")
         _choice(over_budget, OverBudget.values, "over_budget")
         if coupon_pool is not None and coupon_pool.shop_id != shop.pk:
@@ -630,7 +640,7 @@ def campaign_test_send(
     """
     shop, rule = campaign.shop, campaign.rule
     channel = channel or rule.channel
-    _choice(channel, Channel.values, "channel")
+    _choice(channel, ADDRESS_CHANNELS, "channel")
     if customer is not None and customer.shop_id != shop.pk:
         raise ValidationError({"customer": _("The customer belongs to another shop.")})
     if language:

@@ -19,6 +19,19 @@ class Outcome(enum.StrEnum):
 
 
 @dataclass(frozen=True)
+class PushTarget:
+    """A browser's push subscription and how long and how urgently the push service should keep a notification."""
+
+    subscription_id: int
+    endpoint: str
+    p256dh: str
+    auth: str
+    ttl: int = 86400  # seconds the push service keeps it for a browser that is offline
+    urgency: str = "normal"  # RFC 8030: very-low, low, normal, high
+    tag: str = ""  # a later notification with the same tag replaces this one on the screen
+
+
+@dataclass(frozen=True)
 class Envelope:
     message_id: int
     channel: str
@@ -31,6 +44,9 @@ class Envelope:
     headers: dict[str, str] = field(default_factory=dict)
     # Sent to providers that deduplicate requests, and as metadata to those that do not.
     idempotency_key: str = ""
+    # Push only: the subscription it goes to, and the page a tap on the notification opens.
+    push: PushTarget | None = None
+    url: str = ""
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,9 @@ Action = ConsentRecord.Action
 def _customer_changes(*, channel: str, action: str, source: str, at: dt.datetime) -> dict[str, object]:
     if channel not in Channel.values:
         raise ValueError(f"channel: unknown channel “{channel}”")
+    if channel == Channel.PUSH:
+        # Push consent is per browser and order, kept on its subscription (journeys.push.services).
+        raise ValueError("channel: push consent is given and withdrawn through journeys.push.services")
     if action == Action.GRANTED:
         return {f"{channel}_marketing_consent_at": at, f"{channel}_marketing_consent_source": source[:120]}
     if action == Action.WITHDRAWN:

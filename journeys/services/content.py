@@ -4,6 +4,7 @@ A tracking number added after the message was planned still appears; what was se
 on the message, so the outbox shows exactly what the customer received.
 """
 
+import functools
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
@@ -27,11 +28,18 @@ class NoTemplate(Exception):
 
 @dataclass(frozen=True)
 class Content:
-    subject: str
+    subject: str  # the email's subject, or the browser notification's title
     body: str
     html_body: str
     segments: int | None
     language: str
+    url: str = ""  # push: the page a tap on the notification opens
+
+
+# What a browser shows of a notification is a line of title and a few of text; longer copy is cut, so the
+# outbox keeps what was sent (and the encrypted payload stays far below the 4 KB push services take).
+PUSH_TITLE_MAX = 80
+PUSH_BODY_MAX = 300
 
 
 def template_pick(templates: list[MessageTemplate], *, channel: str, languages: list[str]) -> MessageTemplate:
@@ -202,12 +210,39 @@ def content_render(template: MessageTemplate, context: dict[str, Any], *, time_z
     if template.channel == Channel.SMS:
         return Content("", body, "", sms_length(body).segments, language)
     subject = template_render(template.subject, context, language=language, time_zone=time_zone)
+    if template.channel == Channel.PUSH:
+        return Content(
+            _cut(" ".join(subject.split()), PUSH_TITLE_MAX), _cut(body.strip(), PUSH_BODY_MAX), "", None, language
+        )
     html_body = (
         template_render(template.html_body, context, language=language, time_zone=time_zone, html=True)
         if template.html_body
         else html_from_text(body)
     )
     return Content(subject, body, html_body, None, language)
+
+
+def _cut(text: str, most: int) -> str:
+    return text if len(text) <= most else text[: most - 1].rstrip() + "…"
+
+
+@functools.cache
+def push_default_templates(trigger: str) -> tuple[MessageTemplate, ...]:
+    """The shipped notification copy of `trigger` in every language it has (unsaved templates; read once).
+
+    Used for a rule that has no push template of its own: rules made before push existed, and rules of
+    SMS or email whose messages go by push because the customer asked for notifications.
+    """
+    from journeys.services.rules import default_copy  # rules imports the planner, which this module's importers use
+
+    templates = []
+    for language, _name in settings.LANGUAGES:
+        copy = default_copy(trigger, language, channel=Channel.PUSH)
+        if copy is not None:
+            templates.append(
+                MessageTemplate(channel=Channel.PUSH, language=language, subject=copy["subject"], body=copy["body"])
+            )
+    return tuple(templates)
 
 
 def content_copy_rules_apply(
@@ -221,17 +256,27 @@ def content_copy_rules_apply(
     return replace(content, body=copy.body, segments=sms_length(copy.body).segments), copy
 
 
-def message_content(message: Message, *, coupon_code: str = "") -> Content:
-    """What `message` says now, in its language (or the shop's, or any the rule has), copy rules applied."""
+def message_templates(message: Message, *, channel: str) -> list[MessageTemplate]:
+    """The rule's templates; for push without a push template of the rule's own, the shipped push copy."""
     templates = list(message.rule.templates.all()) if message.rule else []
+    if channel == Channel.PUSH and not any(template.channel == Channel.PUSH for template in templates):
+        return list(push_default_templates(message.trigger))
+    return templates
+
+
+def message_content(message: Message, *, coupon_code: str = "", channel: str = "") -> Content:
+    """What `message` says now, in its language (or the shop's, or any the rule has), copy rules applied.
+
+    `channel`: the channel it goes by when that is not (yet) the message's own, e.g. push in place of SMS."""
+    channel = channel or message.channel
     template = template_pick(
-        templates, channel=message.channel, languages=[message.language, message.shop.default_language, "en"]
+        message_templates(message, channel=channel),
+        channel=channel,
+        languages=[message.language, message.shop.default_language, "en"],
     )
     context = message_context(message, coupon_code=coupon_code, deferred=True)
     content = content_render(template, context, time_zone=message.time_zone)
-    return content_copy_rules_apply(
-        content, channel=message.channel, message_class=message.message_class, shop=message.shop
-    )[0]
+    return content_copy_rules_apply(content, channel=channel, message_class=message.message_class, shop=message.shop)[0]
 
 
 def content_links_shorten(*, message: Message, content: Content) -> Content:
@@ -248,7 +293,10 @@ def contents_links_shorten(pairs: list[tuple[Message, Content]]) -> list[Content
     if not settings.JOURNEYS_TRACKED_LINKS:
         return [content for _message, content in pairs]
     urls = {
-        message: links_find(content.body) + links_find(content.html_body, is_html=True) for message, content in pairs
+        message: links_find(content.body)
+        + links_find(content.html_body, is_html=True)
+        + ([content.url] if content.url else [])
+        for message, content in pairs
     }
     short_by_message = tracked_links_for_many({message: found for message, found in urls.items() if found})
     shortened = []
@@ -264,6 +312,7 @@ def contents_links_shorten(pairs: list[tuple[Message, Content]]) -> list[Content
                 body=body,
                 html_body=links_replace(content.html_body, short, is_html=True),
                 segments=sms_length(body).segments if content.segments is not None else None,
+                url=short.get(content.url, content.url),
             )
         )
     return shortened

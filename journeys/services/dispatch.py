@@ -51,6 +51,9 @@ from journeys.models import (
 from journeys.prepared_statements import prepared_cursor
 from journeys.providers import provider_for_channel
 from journeys.providers.base import Envelope, Outcome, Provider, SendResult
+from journeys.push.routing import PUSH_FAILED_PREFIX, push_takes_over, push_target
+from journeys.push.selectors import push_subscription_live_annotation, push_subscriptions_live_by_order
+from journeys.push.services import PushGone, push_results_apply
 from journeys.send_windows import SendWindow, window_next_allowed
 from journeys.services.budget import BudgetLedger
 from journeys.services.consent import consent_record
@@ -72,6 +75,7 @@ from journeys.services.planning import (
     phone_e164,
     rule_window,
 )
+from journeys.status.links import order_status_url
 from journeys.triggers import trigger_get
 from merchant.models import Customer, Merchant, Order, OrderLine, Shipment
 from merchant.services.customers import customer_phone_flag
@@ -269,6 +273,9 @@ def messages_for_sending(ids: list[int]) -> list[Message]:
     )
     orders = (
         Order.objects.only(*_ORDER_FIELDS)
+        # Whether a browser asked for the order's notifications: in the orders' own query, so a batch
+        # without any costs no query more.
+        .annotate(push_live=push_subscription_live_annotation())
         .prefetch_related(
             Prefetch("lines", queryset=OrderLine.objects.only(*_LINE_FIELDS)),
             Prefetch("shipments", queryset=Shipment.objects.only(*_SHIPMENT_FIELDS)),
@@ -291,6 +298,11 @@ def messages_for_sending(ids: list[int]) -> list[Message]:
             message.budget_ledger = ledger
     # Holds (journeys.holds): one query per hold the batch's triggers wait for; none for order care.
     holds_attach(messages)
+    # Push subscriptions of the orders that have one: one query, only when any has.
+    listening = {order_id for order_id, order in orders.items() if order.push_live}
+    subscriptions = push_subscriptions_live_by_order(order_ids=listening) if listening else {}
+    for message in messages:
+        message.push_subscription = subscriptions.get(message.order_id)
     return messages
 
 
@@ -345,8 +357,12 @@ def _requeue(message: Message, send_at: dt.datetime, words: str, tally: str, **e
     )
 
 
-def message_decide(message: Message, *, now: dt.datetime, provider: Provider) -> Decision:
-    """Check a claimed message against the world as it is now, and render it when it still goes out."""
+def message_decide(
+    message: Message, *, now: dt.datetime, provider: Provider, push_provider: Provider | None = None
+) -> Decision:
+    """Check a claimed message against the world as it is now, and render it when it still goes out.
+
+    `push_provider` sends the messages that go by push in place of their channel (journeys.push.routing)."""
     if message.campaign_id is not None:
         held = _campaign_hold(message, now=now)
         if held is not None:
@@ -380,7 +396,15 @@ def message_decide(message: Message, *, now: dt.datetime, provider: Provider) ->
         return _finish(
             message, Status.SUPPRESSED, Reason.INVALID_ADDRESS, _("Not sent: no customer."), now, "suppressed"
         )
-    problem = channel_problem(channel=message.channel, customer=customer, message_class=message.message_class)
+    # Push in place of SMS or email when the customer asked for this order's notifications (journeys.push.routing).
+    subscription = getattr(message, "push_subscription", None)
+    channel, routed = message.channel, {}
+    if push_takes_over(message, subscription):
+        channel = Channel.PUSH
+        routed = {"channel": Channel.PUSH, "fallback_channel": message.channel}
+    problem = channel_problem(
+        channel=channel, customer=customer, message_class=message.message_class, push_live=subscription is not None
+    )
     if problem is not None:
         fallback = message.fallback_channel
         if fallback and not channel_problem(channel=fallback, customer=customer, message_class=message.message_class):
@@ -411,16 +435,25 @@ def message_decide(message: Message, *, now: dt.datetime, provider: Provider) ->
             words = _("Not sent: the coupon pool “%s” has no codes left.") % rule.coupon_pool
             return _finish(message, Status.SUPPRESSED, Reason.NO_COUPON, words, now, "suppressed")
     try:
-        content = message_content(message, coupon_code=coupon_code)
+        content = message_content(message, coupon_code=coupon_code, channel=channel)
+        if channel == Channel.PUSH:
+            content = dataclass_replace(
+                content, url=order_status_url(order_id=message.order_id, shop_id=message.shop_id)
+            )
     except NoTemplate as error:
         return _finish(message, Status.FAILED, "", _("Not sent: %s") % error, now, "failed")
     except Exception as error:  # a template that fails on this data must not stop the batch
         logger.exception("Rendering message %s failed", message.pk)
         return _finish(message, Status.FAILED, "", _("Not sent: the template failed: %s") % error, now, "failed")
-    address = phone_e164(customer) if message.channel == "sms" else customer.email
+    push = None
+    if channel == Channel.PUSH:
+        address, push = subscription.address, push_target(message, subscription, now=now)
+        provider = push_provider or provider
+    else:
+        address = phone_e164(customer) if channel == Channel.SMS else customer.email
     envelope = Envelope(
         message_id=message.pk,
-        channel=message.channel,
+        channel=channel,
         to=address,
         body=content.body,
         subject=content.subject,
@@ -428,8 +461,11 @@ def message_decide(message: Message, *, now: dt.datetime, provider: Provider) ->
         sender_name=message.shop.sender_name or message.shop.name,
         reply_to=message.shop.contact_email,
         idempotency_key=message.idem_key,
+        push=push,
+        url=content.url,
     )
     changes = {
+        **routed,
         "address": address,
         "subject": content.subject,
         "body": content.body,
@@ -438,6 +474,15 @@ def message_decide(message: Message, *, now: dt.datetime, provider: Provider) ->
         "coupon_code": coupon_code,
         "provider": provider.name,
     }
+    if routed:
+        changes["explanation"] = _join(
+            message,
+            _(
+                "As a browser notification in place of %(channel)s: the customer asked for this order's updates "
+                "on its status page (%(channel)s if it cannot be delivered)."
+            )
+            % {"channel": Channel(message.channel).label},
+        )
     return Decision(message, envelope=envelope, changes=changes, content=content)
 
 
@@ -508,7 +553,9 @@ def decisions_links_shorten(decisions: list[Decision]) -> None:
         if content is decision.content:
             continue
         decision.content = content
-        decision.envelope = dataclass_replace(decision.envelope, body=content.body, html_body=content.html_body)
+        decision.envelope = dataclass_replace(
+            decision.envelope, body=content.body, html_body=content.html_body, url=content.url
+        )
         decision.changes.update(body=content.body, html_body=content.html_body, segments=content.segments)
 
 
@@ -590,6 +637,37 @@ def result_changes(message: Message, result: SendResult, *, now: dt.datetime) ->
             "explanation": _join(message, words),
         }, "failed"
     return {**common, "status": Status.FAILED, "finished_at": now}, "failed"
+
+
+def push_fallback_changes(decision: Decision, result: SendResult, *, now: dt.datetime) -> dict[str, Any] | None:
+    """A push the push service will not deliver goes back to the queue on its fallback channel (the rule's SMS
+    or email), at once; None when it was delivered, will be retried, or has no fallback.
+
+    Cannot deliver: the subscription is gone (404/410), the service refused it for good (another 4xx),
+    or it kept failing until the message's attempts ran out.
+    """
+    message = decision.message
+    fallback = decision.changes.get("fallback_channel", message.fallback_channel)
+    if not fallback or result.outcome in (Outcome.SENT, Outcome.DEFERRED):
+        return None
+    if result.outcome == Outcome.RETRY and message.attempts < message.max_attempts:
+        return None
+    words = _("The browser notification was not delivered (%(why)s); %(channel)s instead.") % {
+        "why": result.error_code or result.error[:80] or result.outcome,
+        "channel": Channel(fallback).label,
+    }
+    return {
+        "status": Status.SCHEDULED,
+        "send_at": now,
+        "channel": fallback,
+        "fallback_channel": "",
+        "provider": "",
+        "provider_message_id": "",
+        # Marked as push's failure, so this message is not routed to push again (journeys.push.routing).
+        "error_code": f"{PUSH_FAILED_PREFIX}{result.error_code or result.outcome}"[:40],
+        "error": result.error,
+        "explanation": f"{decision.changes.get('explanation', message.explanation)} {words}".strip(),
+    }
 
 
 def recipients_refusals_apply(refusals: list[tuple[Message, SendResult]]) -> None:
@@ -764,7 +842,7 @@ class Dispatcher:
     def __init__(
         self,
         *,
-        channels: Iterable[str] = ("sms", "email"),
+        channels: Iterable[str] = ("sms", "email", "push"),
         batch_size: int = 100,
         owner: str | None = None,
         providers: dict[str, Provider] | None = None,
@@ -782,6 +860,9 @@ class Dispatcher:
         self._paced_until = 0.0
         # Provider answers that say something about the recipient, applied once their outcomes are written.
         self._refusals: list[tuple[Message, SendResult]] = []
+        # Push subscriptions the push service took a notification for, and the ones it said are gone.
+        self._push_delivered: list[int] = []
+        self._push_gone: list[PushGone] = []
         # The last slot (monotonic) this dispatcher holds, and the account's next free slot, per provider account.
         self._slotted_until: dict[str, float] = {}
         self._next_free: dict[str, float] = {}
@@ -799,6 +880,13 @@ class Dispatcher:
         self.close()
 
     # -- which provider sends a message --------------------------------------------------------------
+
+    @property
+    def push_provider(self) -> Provider:
+        """Sends the messages that go by push, whichever channel's batch they were claimed in."""
+        if "push" not in self.providers:
+            self.providers["push"] = provider_for_channel("push")
+        return self.providers["push"]
 
     def providers_for(self, messages: list[Message], *, channel: str) -> list[Provider]:
         """The provider of each message: its shop's active SMS account, else the channel's provider."""
@@ -935,8 +1023,12 @@ class Dispatcher:
     ) -> tuple[list[Send], list[tuple[Message, dict[str, Any]]]]:
         messages = messages_for_sending(ids)
         providers = self.providers_for(messages, channel=channel)
+        # Made only for a batch that has an order someone listens to (journeys.push.routing).
+        push_provider = (
+            self.push_provider if any(getattr(message, "push_subscription", None) for message in messages) else None
+        )
         decisions = [
-            message_decide(message, now=now, provider=provider)
+            message_decide(message, now=now, provider=provider, push_provider=push_provider)
             for message, provider in zip(messages, providers, strict=True)
         ]
         decisions_links_shorten(decisions)
@@ -947,6 +1039,8 @@ class Dispatcher:
             if decision.envelope is None:
                 outcomes.append((decision.message, decision.changes))
                 report.tally[decision.tally] += 1
+            elif decision.envelope.push is not None:
+                sends.append(Send(decision, push_provider or provider))
             else:
                 sends.append(Send(decision, provider))
         return sends, outcomes
@@ -954,9 +1048,15 @@ class Dispatcher:
     def _outcome(
         self, send: Send, result: SendResult, *, now: dt.datetime, report: DispatchReport
     ) -> tuple[Message, dict]:
+        if send.decision.envelope.channel == Channel.PUSH:
+            self._push_answer(send, result)
+            fallback = push_fallback_changes(send.decision, result, now=now)
+            if fallback is not None:
+                report.tally["fallback"] += 1
+                return send.decision.message, fallback
         changes, tally = result_changes(send.decision.message, result, now=now)
         report.tally[tally] += 1
-        if result.outcome in (Outcome.OPTED_OUT, Outcome.INVALID_ADDRESS):
+        if result.outcome in (Outcome.OPTED_OUT, Outcome.INVALID_ADDRESS) and send.decision.envelope.push is None:
             self._refusals.append((send.decision.message, result))
         if result.outcome == Outcome.DEFERRED:
             return send.decision.message, changes
@@ -975,6 +1075,17 @@ class Dispatcher:
         if self._refusals:
             recipients_refusals_apply(self._refusals)
             self._refusals.clear()
+        if self._push_delivered or self._push_gone:
+            push_results_apply(delivered=self._push_delivered, gone=self._push_gone, now=now)
+            self._push_delivered, self._push_gone = [], []
+
+    def _push_answer(self, send: Send, result: SendResult) -> None:
+        """Keep what the push service said about the subscription, applied once the outcomes are written."""
+        target = send.decision.envelope.push
+        if result.outcome == Outcome.SENT:
+            self._push_delivered.append(target.subscription_id)
+        elif result.outcome == Outcome.INVALID_ADDRESS:  # 404/410: the browser no longer has it
+            self._push_gone.append(PushGone(target.subscription_id, send.decision.message, result.error_code))
 
     def batch(self, channel: str) -> DispatchReport:
         """Claim one batch of `channel`, decide, send (each at its slot), record; return when all is done."""
@@ -1004,7 +1115,11 @@ class Dispatcher:
         if time.monotonic() - self._last_reap < every_seconds:
             return 0
         self._last_reap = time.monotonic()
-        return messages_reap(provider_deduplicates=lambda channel: self.providers[channel].deduplicates)
+        return messages_reap(
+            provider_deduplicates=lambda channel: (
+                (self.providers.get(channel) or provider_for_channel(channel)).deduplicates
+            )
+        )
 
     def _claim_size(self, channel: str) -> int:
         # A rate-limited channel claims what it can slot over the next LEAD_SECONDS and one block more,

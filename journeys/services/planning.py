@@ -23,6 +23,7 @@ from journeys.holdout import holdout_includes
 from journeys.legal_windows import LegalWindow, hours_next_allowed, legal_window_for
 from journeys.models import CareRule, Channel, CountryMessageClass, Message, MessageClass, OverBudget
 from journeys.prepared_statements import prepared_cursor
+from journeys.push.selectors import push_subscription_live_exists
 from journeys.send_windows import SendWindow, window_describe
 from journeys.services.budget import MONTH, budget_next_slot, budgets_for, customer_budget_uses
 from journeys.triggers import TriggerSpec, trigger_get, triggers_for_order_event, triggers_not_fitting
@@ -48,8 +49,21 @@ def phone_e164(customer: Customer) -> str:
     return phone.as_e164 if isinstance(phone, PhoneNumber) else ""
 
 
-def channel_problem(*, channel: str, customer: Customer, message_class: str) -> tuple[str, str] | None:
-    """(reason, words) when `customer` cannot get `message_class` messages on `channel` now; None when they can."""
+def channel_problem(
+    *, channel: str, customer: Customer, message_class: str, push_live: bool = False
+) -> tuple[str, str] | None:
+    """(reason, words) when `customer` cannot get `message_class` messages on `channel` now; None when they can.
+
+    Push reaches only a browser that subscribed on the order's status page (`push_live`: the order has a
+    live subscription), and only with the order's transactional updates: that is all the customer
+    accepted there, so marketing never goes by push.
+    """
+    if channel == Channel.PUSH:
+        if message_class == MessageClass.MARKETING:
+            return Reason.NO_CONSENT, _("browser notifications carry order updates only, not marketing")
+        if not push_live:
+            return Reason.INVALID_ADDRESS, _("no browser asked for notifications about this order")
+        return None
     if channel == Channel.SMS:
         if not phone_e164(customer):
             words = (
@@ -79,11 +93,13 @@ class ChannelChoice:
     note: str  # explanation of a fallback
 
 
-def channel_choose(*, channels: list[str], customer: Customer, message_class: str) -> ChannelChoice:
+def channel_choose(
+    *, channels: list[str], customer: Customer, message_class: str, push_live: bool = False
+) -> ChannelChoice:
     """The first usable channel of `channels`, in order."""
     problems = []
     for channel in channels:
-        problem = channel_problem(channel=channel, customer=customer, message_class=message_class)
+        problem = channel_problem(channel=channel, customer=customer, message_class=message_class, push_live=push_live)
         if problem is None:
             note = ""
             if problems:
@@ -181,7 +197,12 @@ def message_build(
         country=country,
         marketing_triggers=marketing_triggers or frozenset(),
     )
-    choice = channel_choose(channels=rule.channels, customer=customer, message_class=message_class.message_class)
+    # Only a rule that names push asks whether the order has a live subscription (a rule of SMS or email
+    # goes by push anyway when it has one: the dispatcher decides that when sending, journeys.services.push).
+    push_live = Channel.PUSH in rule.channels and order is not None and push_subscription_live_exists(order=order)
+    choice = channel_choose(
+        channels=rule.channels, customer=customer, message_class=message_class.message_class, push_live=push_live
+    )
     legal = message_legal_window(customer=customer, message_class=message_class.message_class)
     earliest = max(not_before, now)
     try:

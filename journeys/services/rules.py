@@ -36,6 +36,8 @@ def message_template_check(template: MessageTemplate) -> None:
                 errors[name] = [str(problem) for problem in problems]
     if template.channel == Channel.EMAIL and not template.subject.strip():
         errors.setdefault("subject", []).append(_("An email needs a subject."))
+    if template.channel == Channel.PUSH and not template.subject.strip():
+        errors.setdefault("subject", []).append(_("A browser notification needs a title (the subject field)."))
     if errors:
         raise ValidationError(errors)
 
@@ -48,9 +50,19 @@ def message_template_save(*, template: MessageTemplate) -> MessageTemplate:
     return template
 
 
-def default_copy(trigger: str, language: str) -> dict[str, str] | None:
-    """The shipped default words for a trigger in a language (templates/journeys/messages/), or None."""
+def default_copy(trigger: str, language: str, *, channel: str = "") -> dict[str, str] | None:
+    """The shipped default words for a trigger in a language (templates/journeys/messages/), or None.
+
+    SMS and email share `<language>.txt` (with `.subject.txt` and `.html` for email). A browser
+    notification has its own, `<language>.push.txt`: the title on the first line, the text after it.
+    """
     folder = DEFAULT_COPY_DIR / trigger
+    if channel == Channel.PUSH:
+        path = folder / f"{language}.push.txt"
+        if not path.exists():
+            return None
+        title, _newline, body = path.read_text(encoding="utf-8").strip().partition("\n")
+        return {"subject": title.strip(), "body": body.strip(), "html_body": ""}
     text = folder / f"{language}.txt"
     if not text.exists():
         return None
@@ -72,8 +84,8 @@ def default_templates_create(*, rule: CareRule, fallback_trigger: str = "") -> l
     existing = set(rule.templates.values_list("channel", "language"))
     for channel in rule.channels:
         for language, _name in settings.LANGUAGES:
-            copy = default_copy(rule.trigger, language) or (
-                default_copy(fallback_trigger, language) if fallback_trigger else None
+            copy = default_copy(rule.trigger, language, channel=channel) or (
+                default_copy(fallback_trigger, language, channel=channel) if fallback_trigger else None
             )
             if copy is None or (channel, language) in existing:
                 continue
@@ -82,7 +94,7 @@ def default_templates_create(*, rule: CareRule, fallback_trigger: str = "") -> l
                 channel=channel,
                 language=language,
                 body=copy["body"],
-                subject=copy["subject"] if channel == Channel.EMAIL else "",
+                subject=copy["subject"] if channel in (Channel.EMAIL, Channel.PUSH) else "",
                 html_body=copy["html_body"] if channel == Channel.EMAIL else "",
             )
             created.append(message_template_save(template=template))

@@ -66,3 +66,28 @@ def api(client, care_shop):
             return client.get(f"/api/v1/{path}", params, HTTP_AUTHORIZATION=f"Bearer {token}")
 
     return Api()
+
+
+@pytest.fixture
+def vapid(settings, tmp_path):
+    """A VAPID key pair made for the test (as VAPID_PRIVATE_KEY and VAPID_SUBJECT would give it)."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from journeys.push.vapid import private_key_text, vapid_keys
+
+    settings.VAR_DIR = tmp_path
+    settings.VAPID_PRIVATE_KEY = private_key_text(ec.generate_private_key(ec.SECP256R1()))
+    settings.VAPID_PUBLIC_KEY = ""
+    settings.VAPID_SUBJECT = "mailto:care@alpha.example"
+    return vapid_keys()
+
+
+@pytest.fixture
+def push_service(settings, vapid):
+    """A local Web Push service (journeys.testing.fake_push) the push channel sends to for real, over HTTP."""
+    from journeys.testing.fake_push import FakePushService
+
+    with FakePushService(application_server_key=vapid.public_key) as service:
+        settings.JOURNEYS_PUSH_PROVIDER = "webpush"
+        settings.JOURNEYS_PUSH_SERVICE_HOSTS = ["127.0.0.1"]
+        yield service
