@@ -237,6 +237,7 @@ def flow_chart(
     return _svg(width, height, title, "".join(parts))
 
 
+@dataclass(frozen=True)
 class Interval:
     label: str
     value: float  # the estimate, e.g. a lift of 0.042
