@@ -13,6 +13,8 @@ class JourneysConfig(AppConfig):
         from journeys.campaigns.demo import campaigns_demo_seed
         from journeys.consent_policy import country_message_classes_default_create
         from journeys.context import link_register
+        from journeys.insight.pages import insight_page_register
+        from journeys.insight.voice_page import VOICE_PAGE
         from journeys.selectors import (
             consent_timeline_entries,
             inbound_sms_timeline_entries,
@@ -34,3 +36,4 @@ class JourneysConfig(AppConfig):
         tracking.connect(email_tracking_received, dispatch_uid="journeys.email_events")
         link_register(UNSUBSCRIBE_LINK)
         demo.register_demo_step(campaigns_demo_seed)
+        insight_page_register(VOICE_PAGE)
