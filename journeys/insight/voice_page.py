@@ -59,11 +59,22 @@ def ranking_table(voices: list[ProductVoice], sources: list[SignalSource]) -> Ta
             "previous_per_100_units": round(voice.previous_per_100_units, 2),
             "trend": trend_words(voice),
             "reasons": "; ".join(f"{reason} ({count})" for reason, count in voice.reasons),
-            "href": reverse("admin:merchant_product_change", args=[voice.product_id]),
+            "product_id": voice.product_id,  # not a column: for the link of a row shown
         }
         for voice in voices
     ]
     return Table(name="products", title=_("Products by negative signals"), columns=columns, rows=rows, link_key="href")
+
+
+def with_product_links(table: Table, *, limit: int) -> Table:
+    """The first `limit` rows of `table`, each linked to its product's admin page (only those shown need a link)."""
+    return replace(
+        table,
+        rows=[
+            {**row, "href": reverse("admin:merchant_product_change", args=[row["product_id"]])}
+            for row in table.rows[:limit]
+        ],
+    )
 
 
 def weights_note(sources: list[SignalSource], scope: InsightScope) -> str:
@@ -79,7 +90,7 @@ def voice_view(request):
     sources = negative_signal_sources()
     voices = product_voice_list(scope) if scope.shop_ids else []
     ranking = ranking_table(voices, sources)
-    shown = replace(ranking, rows=ranking.rows[:TOP_PRODUCTS])  # the same name: its CSV link serves every row
+    shown = with_product_links(ranking, limit=TOP_PRODUCTS)  # the same name: its CSV link serves every row
     chart = bar_pair_chart(
         [
             BarPair(

@@ -66,14 +66,18 @@ def low_rating_signals(scope: InsightScope) -> list[tuple[int, str, int]]:
         .values("product_id", "rating", "title")
         .annotate(count=Count("id"))
     )
-    return [(row["product_id"], _low_rating_reason(row["rating"], row["title"]), row["count"]) for row in rows]
-
-
-def _low_rating_reason(rating: int, title: str) -> str:
-    title = _clipped(title)
-    if not title:
-        return _("%(stars)d★ review") % {"stars": rating}
-    return _("%(stars)d★: “%(title)s”") % {"stars": rating, "title": title}
+    # Translated once per query, not once per row.
+    untitled, titled = _("%(stars)d★ review"), _("%(stars)d★: “%(title)s”")
+    return [
+        (
+            row["product_id"],
+            titled % {"stars": row["rating"], "title": title}
+            if (title := _clipped(row["title"]))
+            else untitled % {"stars": row["rating"]},
+            row["count"],
+        )
+        for row in rows
+    ]
 
 
 def detractor_signals(scope: InsightScope) -> list[tuple[int, str, int]]:
@@ -87,14 +91,15 @@ def detractor_signals(scope: InsightScope) -> list[tuple[int, str, int]]:
         .values(product=F("order__lines__product_id"), said=Substr("comment", 1, REASON_LENGTH * 2))
         .annotate(count=Count("id", distinct=True))
     )
-    return [(row["product"], _detractor_reason(row["said"] or ""), row["count"]) for row in rows]
-
-
-def _detractor_reason(comment: str) -> str:
-    comment = _clipped(comment)
-    if not comment:
-        return _("NPS detractor, no comment")
-    return _("NPS detractor: “%(comment)s”") % {"comment": comment}
+    silent, said = _("NPS detractor, no comment"), _("NPS detractor: “%(comment)s”")
+    return [
+        (
+            row["product"],
+            said % {"comment": comment} if (comment := _clipped(row["said"] or "")) else silent,
+            row["count"],
+        )
+        for row in rows
+    ]
 
 
 def _period_label(figures: NpsFigures, period: str) -> str:
