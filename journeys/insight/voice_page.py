@@ -35,7 +35,7 @@ def trend_words(voice: ProductVoice) -> str:
         return _("new") if voice.score else "="
     if round(change) == 0:
         return "="
-    return f"{'▲' if change > 0 else '▼'} {abs(change):.0f}%"
+    return f"{'▲' if change > 0 else '▼'}\N{NO-BREAK SPACE}{abs(change):.0f}%"  # kept on one line in a narrow column
 
 
 def ranking_table(voices: list[ProductVoice], sources: list[SignalSource]) -> Table:

@@ -223,12 +223,12 @@ def test_products_are_ranked_by_weighted_signals_per_100_units_with_their_trend_
         "score": 18,
         "units": 20,
     }
-    assert (shoes["per_100_units"], shoes["previous_per_100_units"], shoes["trend"]) == (90.0, 30.0, "▲ 200%")
+    assert (shoes["per_100_units"], shoes["previous_per_100_units"], shoes["trend"]) == (90.0, 30.0, "▲\u00a0200%")
     assert shoes["reasons"] == "1★: “Fell apart” (2); 2★ review (1); Dispute: Not as described (1)"
     assert (socks["score"], socks["units"], socks["per_100_units"], socks["trend"]) == (4, 5, 40.0, "new")
     assert socks["reasons"] == "2★: “Too itchy” (1); NPS detractor: “Slow delivery” (1)"
     assert (jacket["score"], jacket["units"], jacket["per_100_units"]) == (7, 40, 17.5)
-    assert (jacket["previous_per_100_units"], jacket["trend"]) == (25.0, "▼ 30%")
+    assert (jacket["previous_per_100_units"], jacket["trend"]) == (25.0, "▼\u00a030%")
     assert (
         jacket["reasons"]
         == "Dispute: Not as described (1); NPS detractor, no comment (1); Return: Not as described (1)"
@@ -285,9 +285,9 @@ def test_the_ranking_downloads_as_csv_with_every_product(client, owner, june):
         '"Period before, per 100 units",Trend,Top reasons'
     )
     assert lines[1:] == [
-        "Trail shoes,90.0,18,3,2,1,1,20,30.0,▲ 200%,1★: “Fell apart” (2); 2★ review (1); Dispute: Not as described (1)",
+        "Trail shoes,90.0,18,3,2,1,1,20,30.0,▲\u00a0200%,1★: “Fell apart” (2); 2★ review (1); Dispute: Not as described (1)",
         "Wool socks,40.0,4,1,0,0,1,5,0.0,new,2★: “Too itchy” (1); NPS detractor: “Slow delivery” (1)",
-        "Rain jacket,17.5,7,0,1,1,1,40,25.0,▼ 30%,"  # the reasons hold a comma: quoted
+        "Rain jacket,17.5,7,0,1,1,1,40,25.0,▼\u00a030%,"  # the reasons hold a comma: quoted
         '"Dispute: Not as described (1); NPS detractor, no comment (1); Return: Not as described (1)"',
     ]
     sla_csv = client.get(PAGE, {**JUNE, "csv": "sla_attainment"}).content.decode().splitlines()
@@ -402,3 +402,27 @@ def test_units_sold_are_summed_in_the_database_for_both_periods(shop, only_stand
     [found] = product_voice_list(scope)
 
     assert (found.units, found.previous_units) == (8, 2)
+
+
+def test_a_quiet_period_shows_empty_tables_and_no_ranking_chart(client, owner, now):
+    client.force_login(owner)
+
+    response = client.get(PAGE, JUNE)
+
+    assert response.status_code == 200
+    assert response.context["ranking"].rows == []
+    page = response.content.decode()
+    assert "Nothing in this period." in page
+    assert 'aria-label="Score per 100 units sold: this period and the period before"' not in page
+
+
+def test_a_person_of_no_shop_sees_no_figures(client, db):
+    from merchant.tests.factories import UserFactory
+
+    client.force_login(UserFactory(username="nobody@example.com"))
+
+    response = client.get(PAGE)
+
+    assert response.status_code == 200
+    assert "You do not belong to any shop yet." in response.content.decode()
+    assert response.context["panels"] == []

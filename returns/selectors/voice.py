@@ -203,7 +203,7 @@ def sla_panel(scope: InsightScope) -> VoicePanelContent:
             Bar(
                 str(row["clock"]),
                 row["attainment"] or 0,
-                shown=f"{_shown_percent(row['attainment'])} ({row['met']}/{row['due']})",
+                shown=_shown_percent(row["attainment"]),
                 tone="good",
             )
             for row in rows
