@@ -20,6 +20,7 @@ class JourneysConfig(AppConfig):
         from journeys.insight.outcomes import journeys_outcomes_register
         from journeys.insight.pages import InsightPage, insight_page_register
         from journeys.insight.rules_page import RULES_PAGE
+        from journeys.insight.voice_page import VOICE_PAGE
         from journeys.selectors import (
             consent_timeline_entries,
             inbound_sms_timeline_entries,
@@ -64,3 +65,4 @@ class JourneysConfig(AppConfig):
         status_wire()
         insight_page_register(RULES_PAGE)
         journeys_outcomes_register()
+        insight_page_register(VOICE_PAGE)

@@ -105,9 +105,18 @@ def auto_reply_wire() -> None:
     register_demo_step(faq_demo_create)
 
 
+def insight_wire() -> None:
+    """The dashboard's voice of the customer: return and dispute reasons per product, the dispute win rate and
+    the support queue's SLA attainment."""
+    from returns.selectors.voice import returns_voice_register
+
+    returns_voice_register()
+
+
 def returns_wire() -> None:
     requests_wire()
     refunds_wire()
     disputes_wire()
     cases_wire()
     auto_reply_wire()
+    insight_wire()

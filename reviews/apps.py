@@ -15,6 +15,7 @@ class ReviewsConfig(AppConfig):
         from reviews.journey_stages import review_journey_stages_register
         from reviews.links import review_status_action
         from reviews.outcomes import review_outcomes_register
+        from reviews.selectors.voice import review_voice_register
         from reviews.services.policy import review_setup_for_shop
         from reviews.services.referrals import referral_order_event_handle
         from reviews.services.requests import review_order_event_handle
@@ -30,3 +31,5 @@ class ReviewsConfig(AppConfig):
         demo.register_demo_step(reviews_demo_seed)
         # "Write a review" on the order status page, once the order is delivered.
         status_action_register(review_status_action())
+        # The dashboard's voice of the customer: 1-2 star reviews, detractors, the NPS trend and the ratings.
+        review_voice_register()

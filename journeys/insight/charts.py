@@ -298,3 +298,43 @@ def interval_chart(
         f"+{_number(reach * unit)}{escape(suffix)}</text>"
     )
     return _svg(width, height, title, axis + "".join(parts))
+
+
+@dataclass(frozen=True)
+class BarPair:
+    label: str
+    before: float  # the period before, drawn thin and muted
+    after: float  # this period
+    shown: str = ""  # the values as text, e.g. "12.5 (was 8.0)"; default: "after (was before)"
+    tone: str = ""  # CSS class of this period's bar, e.g. "bad" when it grew worse
+
+
+def bar_pair_chart(
+    pairs: Sequence[BarPair], *, title: str, before_label: str, after_label: str, width: int = 640
+) -> SafeString:
+    """Horizontal bars of this period, each over a thin bar of the period before: the trend at a glance."""
+    top = max((max(pair.before, pair.after) for pair in pairs), default=0)
+    track = width - LABEL_WIDTH - VALUE_WIDTH - 30
+    row_height = ROW_HEIGHT + 4
+    parts = []
+    for index, pair in enumerate(pairs):
+        y = index * row_height
+        before = 0 if not top else max(0.0, pair.before / top) * track
+        after = 0 if not top else max(0.0, pair.after / top) * track
+        shown = pair.shown or f"{_number(pair.after)} ({_number(pair.before)})"
+        parts.append(
+            f'<rect class="bar muted" x="{LABEL_WIDTH}" y="{y + 4}" width="{before:.1f}" height="5" rx="2"/>'
+            f'<rect class="bar {escape(pair.tone)}" x="{LABEL_WIDTH}" y="{y + 11}" width="{after:.1f}" '
+            'height="14" rx="3"/>'
+            f'<text class="label" x="{LABEL_WIDTH - 8}" y="{y + 21}" text-anchor="end">'
+            f"{escape(_clip(pair.label, 28))}</text>"
+            f'<text class="value" x="{width - VALUE_WIDTH - 22}" y="{y + 21}">{escape(shown)}</text>'
+        )
+    legend_y = len(pairs) * row_height + 8
+    parts.append(
+        f'<rect class="bar muted" x="{LABEL_WIDTH}" y="{legend_y}" width="10" height="5" rx="2"/>'
+        f'<text class="label" x="{LABEL_WIDTH + 14}" y="{legend_y + 7}">{escape(before_label)}</text>'
+        f'<rect class="bar" x="{LABEL_WIDTH + 180}" y="{legend_y - 2}" width="10" height="10" rx="2"/>'
+        f'<text class="label" x="{LABEL_WIDTH + 194}" y="{legend_y + 7}">{escape(after_label)}</text>'
+    )
+    return _svg(width, legend_y + 16, title, "".join(parts))

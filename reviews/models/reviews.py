@@ -114,6 +114,11 @@ class Review(BaseModel):
             models.Index(fields=["shop", "status", "-submitted_at"], name="reviews_review_shop_status_idx"),
             # The storefront's reviews of a product.
             models.Index(fields=["product", "status", "-submitted_at"], name="reviews_review_product_idx"),
+            # The dashboard's 1-2 star reviews of a period (journeys.insight voice of the customer): a small index
+            # of the few low ratings, instead of reading every review of the period to keep one in seven.
+            models.Index(
+                fields=["shop", "submitted_at"], condition=Q(rating__lte=2), name="reviews_review_low_rating_idx"
+            ),
             models.Index(
                 fields=["shop", "fingerprint"], condition=~Q(fingerprint=""), name="reviews_review_fingerprint_idx"
             ),
