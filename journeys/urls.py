@@ -7,7 +7,7 @@ from journeys import views
 urlpatterns = [
     path("u/<str:token>", views.unsubscribe, name="unsubscribe"),
     path("l/<str:token>", views.tracked_link, name="tracked-link"),
-    # The order status page (/s/) and what it offers: web push subscriptions.
-    path("s/", include("journeys.status.urls")),
+    # The order status page (/o/) and what it offers: web push subscriptions.
+    path("o/", include("journeys.status.urls")),
     path("webhooks/anymail/", include("journeys.email_webhooks")),
 ]

@@ -11,7 +11,7 @@ or a timeout:
 - other 4xx (a bad request, a payload too large, a VAPID key the subscription was not made with):
   PERMANENT, and the dispatcher falls back to the rule's channel.
 
-The notification is JSON the service worker (`/s/sw.js`) shows: {"title", "body", "url", "tag"}.
+The notification is JSON the service worker (`/o/sw.js`) shows: {"title", "body", "url", "tag"}.
 """
 
 import email.utils

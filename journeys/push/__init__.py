@@ -10,5 +10,5 @@ the rule's SMS or email, and falls back to the rule's channel when push cannot d
 - `selectors.py`: which orders have live subscriptions (one query per dispatcher batch).
 - `services.py`: subscribing and unsubscribing (with the consent evidence), what the push service's
   answers do to a subscription, and the routing decision.
-- `views.py`: the subscribe/unsubscribe endpoints and the service worker, under /s/.
+- `views.py`: the subscribe/unsubscribe endpoints and the service worker, under /o/.
 """

@@ -1,6 +1,6 @@
 """The offer on the order status page: its words, whether it is shown, and what its script needs.
 
-Each order subscribes in a service worker scope of its own (`/s/push/<key>/`), so a browser that
+Each order subscribes in a service worker scope of its own (`/o/push/<key>/`), so a browser that
 follows two orders holds two subscriptions, one per order, and stopping one leaves the other. The
 key is derived from the shop and order (not the link's token, which is fresh in every message), and
 tells nobody the order's number.
@@ -21,7 +21,7 @@ TURN_OFF_BUTTON = _("Turn off notifications")
 
 def push_scope(*, order_id: int, shop_id: int) -> str:
     key = salted_hmac("journeys.push-scope", f"{shop_id}:{order_id}", algorithm="sha256").hexdigest()[:24]
-    return f"/s/push/{key}/"
+    return f"/o/push/{key}/"
 
 
 def push_language(order: Order) -> str:

@@ -1,9 +1,9 @@
-"""The status page's notification endpoints and service worker, under /s/ (no login; the signed token is the key).
+"""The status page's notification endpoints and service worker, under /o/ (no login; the signed token is the key).
 
-- `POST /s/<token>/push/subscribe`: the JSON of `PushSubscription.toJSON()` ({"endpoint", "expirationTime",
+- `POST /o/<token>/push/subscribe`: the JSON of `PushSubscription.toJSON()` ({"endpoint", "expirationTime",
   "keys": {"p256dh", "auth"}}). 201 when the browser is newly subscribed, 200 when it already was.
-- `POST /s/<token>/push/unsubscribe`: {"endpoint"}. 200 whether or not it was subscribed.
-- `GET /s/sw.js`: the service worker that shows the notifications and opens the status page on a tap.
+- `POST /o/<token>/push/unsubscribe`: {"endpoint"}. 200 whether or not it was subscribed.
+- `GET /o/sw.js`: the service worker that shows the notifications and opens the status page on a tap.
 
 Errors are JSON (`merchant.http_errors`) naming the field: 400 for a body of the wrong shape, 404 for
 a bad, tampered or expired token (or notifications not offered: no VAPID keys), 409 for an endpoint
@@ -231,5 +231,5 @@ def service_worker(request: HttpRequest) -> HttpResponse:
     )
     # Browsers look for a new version on each registration; a cached old one would linger for a day.
     response["Cache-Control"] = "no-cache"
-    response["Service-Worker-Allowed"] = "/s/"
+    response["Service-Worker-Allowed"] = "/o/"
     return response

@@ -50,7 +50,7 @@ def order_status_url(*, order_id: int, shop_id: int) -> str:
 def _status_link(message) -> str:
     if message.order_id is None:
         if message.pk is None and not message.customer_id:  # a preview in the admin: an example, opening nothing
-            return f"{settings.PUBLIC_BASE_URL}/s/example"
+            return f"{settings.PUBLIC_BASE_URL}/o/example"
         return ""
     # Needs only the ids: no query per message.
     return order_status_url(order_id=message.order_id, shop_id=message.shop_id)
@@ -63,6 +63,6 @@ ORDER_STATUS_LINK = LinkSpec(
         "Order status page: where the order is (timeline, parcels with tracking, expected delivery), with returns, "
         "contact and review; empty in messages without an order"
     ),
-    worst_case="https://care.example.com/s/" + "x" * 64,
+    worst_case="https://care.example.com/o/" + "x" * 64,
     make=_status_link,
 )

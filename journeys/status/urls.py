@@ -1,4 +1,4 @@
-"""The order status page and its parts, under /s/ (the web push offer adds its own under /s/<token>/push...)."""
+"""The order status page and its parts, under /o/ (the web push offer adds its own under /o/<token>/push...)."""
 
 from django.urls import path
 

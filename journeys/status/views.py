@@ -1,9 +1,9 @@
 """The order status page customers reach from a signed link in order-care messages: no login.
 
-`/s/<token>` shows only the order the token names, in the customer's language and time zone: where it
+`/o/<token>` shows only the order the token names, in the customer's language and time zone: where it
 stands, its items and parcels, when to expect it, and what the customer can do (start a return, contact
 the shop, write a review once delivered). The GET changes nothing. The page's small script sends a beacon
-(`POST /s/<token>/seen`) once the page is actually shown: that is what counts a visit, so link-preview
+(`POST /o/<token>/seen`) once the page is actually shown: that is what counts a visit, so link-preview
 bots that fetch links in texts count nothing. A tampered, made-up or other shop's token gets the friendly
 404 page that says nothing about anything existing; a genuine but expired link a friendly 410 page in the
 customer's language.
@@ -109,7 +109,7 @@ def order_status_seen(request: HttpRequest, token: str) -> HttpResponse:
             VISITOR_COOKIE,
             visitor,
             max_age=VISITOR_COOKIE_MAX_AGE,
-            path="/s/",
+            path="/o/",
             secure=request.is_secure(),
             httponly=True,
             samesite="Lax",

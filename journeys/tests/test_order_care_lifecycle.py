@@ -112,7 +112,7 @@ def test_an_order_in_seoul_gets_exactly_the_right_messages_at_the_right_local_ti
     [short] = re.findall(r"https?://\S+/l/[\w-]+", sms["body"])
     with time_machine.travel(at("2026-03-05T00:05:00"), tick=False):
         status_page = client.get(urlsplit(short).path)["Location"]
-        assert urlsplit(status_page).path.startswith("/s/")
+        assert urlsplit(status_page).path.startswith("/o/")
         assert 'href="https://trace.example/6901234567"' in client.get(urlsplit(status_page).path).content.decode()
     assert "#2001" in sms["body"]
     sent = messages()["shipped"]

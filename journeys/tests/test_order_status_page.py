@@ -1,4 +1,4 @@
-"""The order status page (/s/<token>): only the order its token names, where it stands, in the customer's
+"""The order status page (/o/<token>): only the order its token names, where it stands, in the customer's
 language and time zone; a friendly page for a bad or expired link; a GET that changes nothing."""
 
 import datetime as dt
@@ -345,7 +345,7 @@ class TestAdminOrderPage:
         client.force_login(owner)
         page = page_text(client.get(reverse("admin:merchant_order_change", args=[order.pk])))
         assert "Customer&#x27;s status page" in page or "Customer's status page" in page
-        assert "/s/" + str(order_status_token(order_id=order.pk, shop_id=shop.pk)).split(":")[0] in page
+        assert "/o/" + str(order_status_token(order_id=order.pk, shop_id=shop.pk)).split(":")[0] in page
 
     def test_a_staff_members_own_visit_is_not_counted(self, client, shop, mia, owner):
         order = shipped_order(shop, mia)

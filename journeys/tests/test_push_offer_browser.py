@@ -1,7 +1,7 @@
 """The notification offer on a phone, in headless Chromium (merchant/tests/browser.py).
 
 What runs for real: the page's script, the service worker's registration in the order's own scope
-(served from /s/sw.js), the permission prompt (granted or denied by the test), and the subscribe and
+(served from /o/sw.js), the permission prompt (granted or denied by the test), and the subscribe and
 unsubscribe requests the script sends. What cannot run here: `PushManager.subscribe()` itself, which
 asks the browser vendor's push service (Google's, for Chromium) for an endpoint; this machine reaches
 no such service, and Playwright's contexts are incognito, where Chromium refuses push altogether. So
@@ -90,7 +90,7 @@ def test_a_customer_turns_notifications_on_and_off_and_the_next_update_reaches_h
     expect(
         page.get_by_text("Benachrichtigungen zu dieser Bestellung sind auf diesem Gerät eingeschaltet.")
     ).to_be_visible()
-    assert scope_worker(page, order).endswith("/s/sw.js")
+    assert scope_worker(page, order).endswith("/o/sw.js")
     asked = page.evaluate("() => window.pushAsked")
     assert asked["userVisibleOnly"] is True
     # The page handed the browser our VAPID public key, decoded from base64url correctly.
@@ -122,7 +122,7 @@ def test_without_a_reachable_push_service_the_page_says_it_did_not_work_and_noth
     page.get_by_role("button", name="Über diese Bestellung benachrichtigen").click()
 
     expect(page.get_by_role("alert")).to_have_text("Das hat nicht geklappt. Bitte versuchen Sie es später noch einmal.")
-    assert scope_worker(page, order).endswith("/s/sw.js"), "the service worker registered all the same"
+    assert scope_worker(page, order).endswith("/o/sw.js"), "the service worker registered all the same"
     assert not PushSubscription.objects.exists()
 
 

@@ -287,7 +287,7 @@ class TestUnsubscribe:
 
 class TestServiceWorkerAndOffer:
     def test_the_service_worker_is_served_as_javascript_and_shows_notifications_that_open_their_page(self, client):
-        response = client.get("/s/sw.js")
+        response = client.get("/o/sw.js")
 
         assert response.status_code == 200
         assert response["Content-Type"] == "application/javascript; charset=utf-8"
@@ -304,15 +304,15 @@ class TestServiceWorkerAndOffer:
 
         assert f'data-key="{vapid.public_key}"' in html
         assert f'data-scope="{push_scope(order_id=order.pk, shop_id=order.shop_id)}"' in html
-        assert f'data-subscribe="/s/{token}/push/subscribe"' in html
-        assert 'data-worker="/s/sw.js"' in html
+        assert f'data-subscribe="/o/{token}/push/subscribe"' in html
+        assert 'data-worker="/o/sw.js"' in html
         assert "Notify me about this order" in html
 
     def test_each_order_has_a_scope_of_its_own_that_does_not_show_its_id(self, shop, order):
         other = OrderFactory(shop=shop)
         scope = push_scope(order_id=order.pk, shop_id=shop.pk)
 
-        assert scope.startswith("/s/push/")
+        assert scope.startswith("/o/push/")
         assert scope != push_scope(order_id=other.pk, shop_id=shop.pk)
         assert scope == push_scope(order_id=order.pk, shop_id=shop.pk), "stable across the order's links"
 

@@ -79,7 +79,7 @@ class TestBeacon:
         )
         cookie = response.cookies[VISITOR_COOKIE]
         assert cookie.value == visit.visitor
-        assert cookie["path"] == "/s/"
+        assert cookie["path"] == "/o/"
         assert cookie["httponly"]
 
     def test_reloads_within_ten_minutes_count_once_and_later_ones_again(self, client, order, clock):
@@ -116,7 +116,7 @@ class TestBeacon:
     def test_the_page_carries_the_beacon_script_for_its_own_token(self, client, order):
         token = order_status_token(order_id=order.pk, shop_id=order.shop_id)
         page = client.get(reverse("order-status", args=[token])).content.decode()
-        assert f'var url = "/s/{token}/seen"' in page
+        assert f'var url = "/o/{token}/seen"' in page
         assert "navigator.sendBeacon(url)" in page
 
 
@@ -246,7 +246,7 @@ class TestTheDefaultRulesAnswer:
         token = order_status_token(order_id=order.pk, shop_id=order.shop_id)
         assert content.body == (
             "Alpha Shoes: about order #1001, your parcel is out for delivery (DHL, last update June 3). "
-            f"Details: {settings.PUBLIC_BASE_URL}/s/{token}"
+            f"Details: {settings.PUBLIC_BASE_URL}/o/{token}"
         )
 
     def test_in_german_before_shipping(self, care_shop, heard):

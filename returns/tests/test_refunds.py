@@ -246,7 +246,7 @@ class TestProcessing:
         assert refund.status == "succeeded"
         body = message_content(Message.objects.get(order=order, trigger="refund_processed")).body
         assert "as store credit" in body
-        assert "It will be available now." in body
+        assert "Available now." in body
 
 
 class TestCancelAndReverse:

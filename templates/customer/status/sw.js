@@ -1,5 +1,5 @@
 /* Order notifications (journeys.push): shows what the shop pushes, and opens the order's page on a tap.
-   Every order subscribes in a scope of its own under /s/push/; this one file serves them all. */
+   Every order subscribes in a scope of its own under /o/push/; this one file serves them all. */
 self.addEventListener("install", () => self.skipWaiting());
 self.addEventListener("activate", (event) => event.waitUntil(self.clients.claim()));
 
