@@ -243,6 +243,21 @@ class TestWhatTheCustomerSees:
         assert response["Content-Language"] == language
         assert words in page_text(response)
 
+    def test_notifications_are_offered_only_while_the_order_has_news_to_come(self, client, shop, mia, vapid):
+        # Given a shipped order, a delivered one, a cancelled one and a shipped one without a customer
+        shipped = shipped_order(shop, mia, number="#1001")
+        delivered = delivered_order(shop, mia, number="#1002")
+        cancelled = placed_order(shop, mia, number="#1003")
+        orders.order_cancel(order=cancelled, actor=SYSTEM, occurred_at=PLACED + dt.timedelta(days=1))
+        anonymous = shipped_order(shop, None, number="#1004")
+        offer = "Notify me about this order"
+
+        # When each one's page is opened, then only the shipped order with a customer offers notifications
+        assert {
+            order.number: offer in page_text(client.get(status_path(order)))
+            for order in (shipped, delivered, cancelled, anonymous)
+        } == {"#1001": True, "#1002": False, "#1003": False, "#1004": False}
+
     def test_the_page_costs_a_fixed_number_of_queries(self, client, shop, mia, django_assert_num_queries):
         order = delivered_order(shop, mia)
         path = status_path(order)
