@@ -258,6 +258,18 @@ class TestWhatTheCustomerSees:
             for order in (shipped, delivered, cancelled, anonymous)
         } == {"#1001": True, "#1002": False, "#1003": False, "#1004": False}
 
+    def test_russian_dates_put_the_month_in_the_genitive_after_the_day(self, client, shop):
+        # Given a Russian customer in Moscow whose order shipped on 2 March at 13:30 UTC (16:30 in Moscow)
+        olga = CustomerFactory(shop=shop, language="ru", country="RU", time_zone="Europe/Moscow")
+        order = shipped_order(shop, olga)
+
+        # When she opens the page
+        page = page_text(client.get(status_path(order)))
+
+        # Then the day reads "2 марта", as Russian says it, never "2 Март"
+        assert "2 марта, 16:30" in page
+        assert "Март" not in page
+
     def test_the_page_costs_a_fixed_number_of_queries(self, client, shop, mia, django_assert_num_queries):
         order = delivered_order(shop, mia)
         path = status_path(order)
