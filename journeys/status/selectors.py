@@ -108,6 +108,13 @@ class Parcel:
     status_label: str | Promise
     number: int
 
+    @property
+    def tracking_url(self) -> str:
+        """The carrier's tracking page, only as a web address: the URL comes from the shop's platform, and a
+        `javascript:` one in the page's link would run in the customer's browser."""
+        url = self.shipment.tracking_url or ""
+        return url if url.lower().startswith(("https://", "http://")) else ""
+
 
 @dataclass(frozen=True)
 class Expected:

@@ -270,6 +270,17 @@ class TestWhatTheCustomerSees:
         assert "2 марта, 16:30" in page
         assert "Март" not in page
 
+    def test_a_tracking_url_that_is_not_a_web_address_is_not_linked(self, client, shop, mia):
+        # Given a parcel whose platform sent a script as its tracking URL
+        order = shipped_order(shop, mia)
+        Shipment.objects.filter(order=order).update(tracking_url="JavaScript:alert(document.cookie)")
+
+        # When the customer opens the page, then the parcel shows without the link
+        page = page_text(client.get(status_path(order)))
+        assert "JJD0001" in page
+        assert "alert(" not in page
+        assert "Track with the carrier" not in page
+
     def test_the_page_costs_a_fixed_number_of_queries(self, client, shop, mia, django_assert_num_queries):
         order = delivered_order(shop, mia)
         path = status_path(order)
