@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from journeys.models import CareRule, Message, MessageTemplate
 from journeys.services.planning import message_build
+from journeys.services.rules import care_rule_save
 from journeys.triggers import trigger_get
 from merchant.models import Merchant, Order
 
@@ -37,6 +38,9 @@ ANCHORS = {
     "out_for_delivery": ("delivered_at", -dt.timedelta(hours=5)),
     "delivered": ("delivered_at", dt.timedelta()),
 }
+# The demo's rules that keep a holdout group (percent), so the rule performance page compares the held-out
+# customers with the others, as an owner measuring the reminder would.
+DEMO_HOLDOUT_PERCENT = {"unpaid_reminder": 10}
 # Percent of sent messages clicked: customers open a tracking link more often than a receipt.
 CLICK_PERCENT = {"unpaid_reminder": 30, "payment_confirmed": 8, "shipped": 45, "out_for_delivery": 20, "delivered": 12}
 
@@ -60,6 +64,10 @@ def care_history_demo_seed(shop: Merchant, *, now: dt.datetime | None = None) ->
     )
     if not rules:
         return {"CARE_MESSAGES_RECORDED": 0}
+    for rule in rules:
+        if rule.trigger in DEMO_HOLDOUT_PERCENT:
+            rule.holdout_percent = DEMO_HOLDOUT_PERCENT[rule.trigger]
+            care_rule_save(rule=rule)
     planned = set(
         Message.objects.filter(shop=shop, rule__in=rules, order__isnull=False).values_list("rule_id", "order_id")
     )

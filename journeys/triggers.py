@@ -226,6 +226,9 @@ ORDER_CARE_TRIGGERS = [
         anchor_label=_("status checked"),
         fits_order_statuses=STATUS_CHECK_STATUSES,
         default_expire_after_hours=12,
+        # It answers what the customer just did (as an auto-reply does): holding it out would leave a worried
+        # customer without the answer, and no outcome on the rule performance page measures what it prevents.
+        holdout_allowed=False,
     ),
 ]
 ORDER_CARE_TRIGGER_NAMES = [spec.name for spec in ORDER_CARE_TRIGGERS]

@@ -210,6 +210,8 @@ LANGUAGES = [
     ("zh-hans", "简体中文"),
 ]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Our corrections of Django's date formats for some languages (merchant/formats/<language>/formats.py).
+FORMAT_MODULE_PATH = ["merchant.formats"]
 USE_I18N = True
 TIME_ZONE = "UTC"
 USE_TZ = True

@@ -23,6 +23,7 @@ from journeys.insight.journey import (
     journey_stages,
 )
 from journeys.insight.pages import insight_render
+from journeys.insight.rules import CAMPAIGN_TRIGGERS
 from journeys.insight.scope import InsightScope, insight_scope_from_request
 from journeys.insight.tables import Column, Table
 
@@ -49,7 +50,12 @@ def _stage_url(request, scope: InsightScope, name: str, **extra) -> str:
 
 
 def _rule_url(request, scope: InsightScope, rule: RuleFigure) -> str:
-    """The rule's performance page (journeys.insight rules page) when there is one, else the rule itself."""
+    """The rule's performance page (journeys.insight rules page) when there is one, else the rule itself.
+
+    Campaign and greeting rules are not on the performance page (they have their own progress pages): a link
+    there would answer 404, so they open the rule itself."""
+    if rule.trigger in CAMPAIGN_TRIGGERS:
+        return reverse("admin:journeys_carerule_change", args=[rule.rule_id])
     try:
         return f"{reverse('admin:insight_rules')}?{_filter_query(request, scope, rule=str(rule.rule_id))}"
     except NoReverseMatch:

@@ -45,6 +45,9 @@ PARCEL_STATUS: dict[str, Promise] = {
     Shipment.Status.DELIVERED: pgettext_lazy(PAGE, "Delivered"),
     Shipment.Status.FAILURE: _("Delivery attempt failed"),
 }
+# Orders with news still to come: the page offers notifications for these only (not once delivered, cancelled
+# or refunded, when nothing the customer would want a notification for is left).
+PUSH_OFFER_STATUSES = frozenset({S.PENDING_PAYMENT, S.PAID, S.PARTIALLY_SHIPPED, S.SHIPPED})
 # The typical transit time is read from this many of the shop's recent deliveries (by the same carrier)...
 TRANSIT_SAMPLE = 200
 TRANSIT_SAMPLE_DAYS = 60
@@ -105,6 +108,13 @@ class Parcel:
     status_label: str | Promise
     number: int
 
+    @property
+    def tracking_url(self) -> str:
+        """The carrier's tracking page, only as a web address: the URL comes from the shop's platform, and a
+        `javascript:` one in the page's link would run in the customer's browser."""
+        url = self.shipment.tracking_url or ""
+        return url if url.lower().startswith(("https://", "http://")) else ""
+
 
 @dataclass(frozen=True)
 class Expected:
@@ -121,6 +131,9 @@ class StatusPage:
     expected: Expected | None
     actions: list[ShownAction] = field(default_factory=list)
     is_delivered: bool = False
+    # Whether the page offers "notify me about this order" (journeys.push): only while updates are still to come
+    # and there is a customer to notify (the subscribe endpoint refuses an order without one).
+    offers_push: bool = False
 
 
 def _first_out_for_delivery(order: Order) -> dt.datetime | None:
@@ -235,4 +248,5 @@ def status_page_build(order: Order, *, language: str, now: dt.datetime) -> Statu
         expected=_expected(order, shipments, now=now, zone=zone),
         actions=status_actions_for(order, language=language),
         is_delivered=order.status == S.DELIVERED or order.delivered_at is not None,
+        offers_push=order.customer_id is not None and order.status in PUSH_OFFER_STATUSES,
     )

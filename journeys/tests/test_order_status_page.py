@@ -243,6 +243,44 @@ class TestWhatTheCustomerSees:
         assert response["Content-Language"] == language
         assert words in page_text(response)
 
+    def test_notifications_are_offered_only_while_the_order_has_news_to_come(self, client, shop, mia, vapid):
+        # Given a shipped order, a delivered one, a cancelled one and a shipped one without a customer
+        shipped = shipped_order(shop, mia, number="#1001")
+        delivered = delivered_order(shop, mia, number="#1002")
+        cancelled = placed_order(shop, mia, number="#1003")
+        orders.order_cancel(order=cancelled, actor=SYSTEM, occurred_at=PLACED + dt.timedelta(days=1))
+        anonymous = shipped_order(shop, None, number="#1004")
+        offer = "Notify me about this order"
+
+        # When each one's page is opened, then only the shipped order with a customer offers notifications
+        assert {
+            order.number: offer in page_text(client.get(status_path(order)))
+            for order in (shipped, delivered, cancelled, anonymous)
+        } == {"#1001": True, "#1002": False, "#1003": False, "#1004": False}
+
+    def test_russian_dates_put_the_month_in_the_genitive_after_the_day(self, client, shop):
+        # Given a Russian customer in Moscow whose order shipped on 2 March at 13:30 UTC (16:30 in Moscow)
+        olga = CustomerFactory(shop=shop, language="ru", country="RU", time_zone="Europe/Moscow")
+        order = shipped_order(shop, olga)
+
+        # When she opens the page
+        page = page_text(client.get(status_path(order)))
+
+        # Then the day reads "2 марта", as Russian says it, never "2 Март"
+        assert "2 марта, 16:30" in page
+        assert "Март" not in page
+
+    def test_a_tracking_url_that_is_not_a_web_address_is_not_linked(self, client, shop, mia):
+        # Given a parcel whose platform sent a script as its tracking URL
+        order = shipped_order(shop, mia)
+        Shipment.objects.filter(order=order).update(tracking_url="JavaScript:alert(document.cookie)")
+
+        # When the customer opens the page, then the parcel shows without the link
+        page = page_text(client.get(status_path(order)))
+        assert "JJD0001" in page
+        assert "alert(" not in page
+        assert "Track with the carrier" not in page
+
     def test_the_page_costs_a_fixed_number_of_queries(self, client, shop, mia, django_assert_num_queries):
         order = delivered_order(shop, mia)
         path = status_path(order)

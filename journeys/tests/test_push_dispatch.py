@@ -25,6 +25,7 @@ from journeys.models import CareRule, ConsentRecord, Message, PushSubscription
 from journeys.services.dispatch import Dispatcher, messages_for_sending
 from journeys.services.rules import default_templates_create
 from journeys.status.links import order_status_token, order_status_url
+from journeys.status.services import order_status_visit_record
 from journeys.tests.twilio_posts import NOON_IN_BERLIN
 from merchant.actors import Actor
 from merchant.models import Customer
@@ -142,6 +143,31 @@ class TestSentByPush:
             "sent",
             dt.datetime(2026, 6, 11, 7, 0, 30, tzinfo=UTC),
         )
+
+    def test_the_answer_to_a_worried_follower_arrives_as_a_notification_not_a_text(
+        self, client, push_service, twilio, order, noon
+    ):
+        # Given Anna follows her paid, shipped order on its status page
+        browser = follow(client, push_service, order)
+        orders.order_mark_paid(order=order, actor=SYSTEM)
+        orders.order_mark_shipped(order=order, actor=SYSTEM, carrier="DHL", tracking_url="https://dhl.example/1")
+        drain()
+
+        # When she opens the page three times within a day (the anxiety signal)
+        for visitor in ("a", "b", "c"):
+            order_status_visit_record(order=order, visitor=visitor)
+        assert drain() == {"sent": 1}
+
+        # Then the proactive update comes where she asked for this order's news, in German
+        received = push_service.received_by(browser)[-1]
+        assert received.payload["title"] == "Alpha Shoes: Neuigkeiten zu Bestellung #1001"
+        assert (
+            received.payload["body"]
+            == "Stand: Ihr Paket ist unterwegs (DHL, letzte Meldung 10. Juni). Tippen für Details."
+        )
+        assert twilio.count == 0
+        checked = Message.objects.get(trigger="order_status_checked")
+        assert (checked.channel, checked.status) == ("push", "sent")
 
     def test_a_rule_may_name_push_itself_and_without_a_follower_its_fallback_is_planned(
         self, client, push_service, care_shop, anna, order, noon

@@ -177,6 +177,15 @@ class TestRuleSettings:
 
         assert "nobody may be held out" in error.value.message_dict["holdout_percent"][0]
 
+    def test_the_answer_to_a_customer_who_keeps_checking_refuses_a_holdout(self, shop):
+        # It answers what the customer just did: nobody worried may be left without it.
+        rule = CareRuleFactory.build(shop=shop, trigger="order_status_checked", holdout_percent=10)
+
+        with pytest.raises(ValidationError) as error:
+            care_rule_save(rule=rule)
+
+        assert "nobody may be held out" in error.value.message_dict["holdout_percent"][0]
+
     def test_the_owner_sets_the_share_in_the_rule_admin(self, client, owner, shop):
         rule = CareRuleFactory(shop=shop, trigger="shipped")
         client.force_login(owner)

@@ -6,6 +6,7 @@ import zoneinfo
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 from django.utils import timezone
 
 from journeys.insight.journey import journey_figures, journey_rule_figures
@@ -21,7 +22,7 @@ def _seed() -> dict[str, str]:
     return dict(line.split("=", 1) for line in out.getvalue().splitlines() if "=" in line)
 
 
-def test_the_demo_shop_has_a_journey_at_every_stage_and_rules_that_did_something():
+def test_the_demo_shop_has_a_journey_at_every_stage_and_rules_that_did_something(admin_client):
     first = _seed()
     shop = Merchant.objects.get(slug="demo")
     zone = zoneinfo.ZoneInfo(shop.time_zone)
@@ -39,6 +40,13 @@ def test_the_demo_shop_has_a_journey_at_every_stage_and_rules_that_did_something
     for trigger in ("unpaid_reminder", "payment_confirmed", "shipped", "delivered", "review_request"):
         assert rules[trigger].sent > 0, trigger
         assert rules[trigger].clicked > 0, trigger
+
+    # The unpaid reminder keeps a holdout group, so the rule performance page has outcomes to compare.
+    page = admin_client.get(reverse("admin:insight_rules"))
+    outcomes = [row for row in page.context["tables"]["outcomes"].rows if row["variant"] == "All variants"]
+    reminder = {row["outcome"]: row for row in outcomes if row["rule"] == "Unpaid order reminder"}
+    assert reminder["Paid after the reminder"]["holdout_total"] > 0
+    assert reminder["Paid after the reminder"]["treated_total"] > reminder["Paid after the reminder"]["holdout_total"]
 
     second = _seed()
 

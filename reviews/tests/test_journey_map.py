@@ -8,6 +8,7 @@ By any path: bought again 2 (#1, #3; Ben's later order was cancelled), advocate 
 """
 
 import datetime as dt
+import re
 
 import pytest
 from django.urls import reverse
@@ -187,3 +188,17 @@ def test_an_unknown_stage_answers_404(client, owner, seeded):
     client.force_login(owner)
 
     assert client.get(reverse("admin:insight_journey_stage", args=["nope"]), PERIOD).status_code == 404
+
+
+def test_every_rule_link_on_the_map_opens_a_page_greetings_their_own_rule(client, owner, seeded):
+    # Given the map with a holiday greeting's rule among the rules (not on the rule performance page)
+    client.force_login(owner)
+    page = client.get(reverse("admin:index"), PERIOD).content.decode()
+    rule_link = re.escape(reverse("admin:insight_rules")) + r"\?[^\"]*rule=\d+|/admin/journeys/carerule/\d+/change/"
+    links = {href.replace("&amp;", "&") for href in re.findall(f'href="({rule_link})', page)}
+    greeting = seeded.rules["greeting"]
+
+    # When each rule link is followed, then every one opens, the greeting's on the rule itself
+    assert len(links) == 4
+    assert reverse("admin:journeys_carerule_change", args=[greeting.pk]) in links
+    assert {link: client.get(link).status_code for link in links} == dict.fromkeys(links, 200)
