@@ -211,6 +211,7 @@ ORDER_CARE_TRIGGERS = [
         default_fallback_channel="sms",
         default_send_any_hour=True,
         default_expire_after_hours=72,
+        holdout_allowed=False,  # the customer is told where their money is, always
     ),
     # The anxiety signal: planned by journeys.status.services when a customer keeps opening the order status
     # page before delivery (the shop's StatusCheckSettings: 3 visits in 24 hours by default), at most once per

@@ -125,8 +125,10 @@ def line_chart(
     every = max(1, len(labels) // 8)
     for index, label in enumerate(labels):
         if index % every == 0 or index == len(labels) - 1:
+            # The labels at either end keep inside the drawing.
+            anchor = "end" if index == len(labels) - 1 and len(labels) > 1 else "start" if index == 0 else "middle"
             parts.append(
-                f'<text class="label" x="{x_of(index):.1f}" y="{height - 14}" text-anchor="middle">'
+                f'<text class="label" x="{x_of(index):.1f}" y="{height - 14}" text-anchor="{anchor}">'
                 f"{escape(label)}</text>"
             )
     for number, line in enumerate(series):

@@ -200,7 +200,7 @@ def journey_map_view(request):
             for rule in ordered_rules
         ],
         link_key="url",
-        note=_("Messages count in the period their send time falls in."),
+        note=_("Messages count in the period they were planned in, as on the rule performance page."),
     )
     context = {
         "figures": figures,

@@ -104,7 +104,7 @@ def voice_view(request):
         ],
         title=_("Score per 100 units sold: this period and the period before"),
         before_label=_("Period before"),
-        after_label=_("This period"),
+        after_label=_("This period (red: worse than before)"),
     )
     panels = [(panel, panel.build(scope)) for panel in voice_panels()] if scope.shop_ids else []
     tables = [ranking] + [content.table for _panel, content in panels if content.table is not None]

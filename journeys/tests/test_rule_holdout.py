@@ -177,9 +177,10 @@ class TestRuleSettings:
 
         assert "nobody may be held out" in error.value.message_dict["holdout_percent"][0]
 
-    def test_the_answer_to_a_customer_who_keeps_checking_refuses_a_holdout(self, shop):
-        # It answers what the customer just did: nobody worried may be left without it.
-        rule = CareRuleFactory.build(shop=shop, trigger="order_status_checked", holdout_percent=10)
+    @pytest.mark.parametrize("trigger", ["order_status_checked", "refund_processed", "dispute_opened"])
+    def test_messages_a_customer_needs_refuse_a_holdout(self, shop, trigger):
+        # The answer to a worried customer, where their money is, how to settle a dispute: nobody may go without.
+        rule = CareRuleFactory.build(shop=shop, trigger=trigger, holdout_percent=10)
 
         with pytest.raises(ValidationError) as error:
             care_rule_save(rule=rule)

@@ -35,6 +35,7 @@ DISPUTE_OPENED = TriggerSpec(
     default_fallback_channel="sms",
     default_expire_after_hours=72,
     in_default_rule_set=False,
+    holdout_allowed=False,  # a customer disputing a payment is always offered the direct way
 )
 DISPUTE_TRIGGER_SPECS = (DISPUTE_OPENED,)
 

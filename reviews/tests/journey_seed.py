@@ -112,7 +112,7 @@ def journey_seed(shop, other_shop, *, first_day: dt.date) -> Seeded:
         code="ann-2friends",
     )
 
-    # Rules and what their messages did; a message counts in the period its send time falls in.
+    # Rules and what their messages did; a message counts in the period it was planned in.
     rules = {
         "unpaid": CareRuleFactory(shop=shop, name="Unpaid reminder", trigger="unpaid_reminder", is_active=True),
         "shipped": CareRuleFactory(shop=shop, name="Shipped", trigger="shipped", is_active=True),
@@ -128,6 +128,7 @@ def journey_seed(shop, other_shop, *, first_day: dt.date) -> Seeded:
             rule=rule,
             trigger=rule.trigger,
             status="delivered" if sent else "scheduled",
+            created_at=at,
             send_at=at,
             anchor_at=at,
             sent_at=at if sent else None,

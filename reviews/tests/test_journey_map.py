@@ -59,8 +59,8 @@ def test_the_map_is_the_admins_landing_page_with_the_figures(client, owner, seed
     client.force_login(owner)
 
     # session, user, the person's zone (middleware), their shops' roles, the shops, the stages in ONE query, the
-    # rules with their messages in ONE query, and the person's permissions (user and group) for the sidebar
-    with django_assert_num_queries(9):
+    # period's messages per rule in ONE query, the rules, and the person's permissions (user and group) for the sidebar
+    with django_assert_num_queries(10):
         response = client.get(reverse("admin:index"), PERIOD)
 
     assert response.status_code == 200
