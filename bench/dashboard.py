@@ -34,7 +34,8 @@ Budget (issue 9): p95 < 500 ms for each dashboard view on PostgreSQL with 1,000,
 orders. Knobs (flags or environment): BENCH_DB (sqlite|postgres|both), BENCH_DASHBOARD_ORDERS (PostgreSQL
 200,000; SQLite 50,000), BENCH_DASHBOARD_MESSAGES (5 per order), BENCH_DASHBOARD_OTHER_SHOPS (2),
 BENCH_DASHBOARD_OTHER_SHARE (0.2), BENCH_DASHBOARD_REQUESTS (30), BENCH_DASHBOARD_SMOKE (2,000 orders,
-10,000 messages, 5 requests; results go to dashboard-smoke.*). A missed budget is printed, not raised. Usage:
+10,000 messages, 5 requests; results go to dashboard-smoke.*), BENCH_DASHBOARD_KEEP=bench_<name> (PostgreSQL: seed
+into that database and keep it, to try pages on the data). A missed budget is printed, not raised. Usage:
 
     .venv/bin/python bench/dashboard.py --db postgres
     BENCH_DASHBOARD_SMOKE=1 .venv/bin/python bench/dashboard.py
@@ -46,18 +47,23 @@ BENCH_DASHBOARD_OTHER_SHARE (0.2), BENCH_DASHBOARD_REQUESTS (30), BENCH_DASHBOAR
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import math
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import zlib
+from pathlib import Path
 from urllib.parse import unquote
 
 from benchkit import (
+    PG_ADMIN_URL,
     ROOT,
     BenchError,
     app_code_fingerprint,
@@ -67,6 +73,7 @@ from benchkit import (
     fmt,
     md_table,
     percentile,
+    pg_admin,
     python_bin,
     run,
     run_meta,
@@ -379,8 +386,8 @@ class Seeder:
                 f"{d.seq(orders)[0]}SELECT seq.n, "
                 f"CASE WHEN seq.n <= {customers} THEN seq.n ELSE 1 + {rnd('seq.n', salt + 'cust', customers)} END, "
                 f"{rnd('seq.n', salt + 'stage', 1000)}, "
-                f"1 + CASE WHEN {rnd('seq.n', salt + 'l2', 100)} < 45 THEN 1 ELSE 0 END "
-                f"+ CASE WHEN {rnd('seq.n', salt + 'l3', 100)} < 33 THEN 1 ELSE 0 END, "
+                f"1 + CASE WHEN {rnd('seq.n', salt + 'l2', 100)} < 40 THEN 1 ELSE 0 END "
+                f"+ CASE WHEN {rnd('seq.n', salt + 'l3', 100)} < 20 THEN 1 ELSE 0 END, "
                 f"{T} - {rnd('seq.n', salt + 'age', 365 * DAY)} FROM {d.seq(orders)[1]}",
             )
             # paid ~92% (within two hours, some after a day), shipped ~88% (0.5-3 days later), delivered ~84%
@@ -662,8 +669,10 @@ class Seeder:
             ))  # fmt: skip
 
         # -- returns (one per chosen delivered order, its first line and sometimes its second), refunds
-        returnable = self.scalar(f"SELECT COUNT(*) FROM {o} WHERE o.delivered IS NOT NULL AND "
-                                 f"o.delivered + {13 * DAY} <= {T}")  # fmt: skip
+        returnable = self.scalar(  # worse products are returned three times as often
+            f"SELECT SUM(CASE WHEN {bad} THEN 3 ELSE 1 END) FROM {o} JOIN bench_seed_line l ON l.n = o.n AND l.k = 1 "
+            f"WHERE o.delivered IS NOT NULL AND o.delivered + {13 * DAY} <= {T}"
+        )
         return_ppm = min(1_000_000, sizes["returns"] * 1_000_000 // max(returnable, 1))
         opened = f"(o.delivered + {3 * DAY} + {rnd('o.n', salt + 'retwhen', 10 * DAY)})"
         return_status = case_buckets(rnd("o.n", salt + "retstat", 100), [
@@ -727,8 +736,9 @@ class Seeder:
         ))  # fmt: skip
 
         # -- disputes: closed ones (won, lost, accepted, settled) when older than 45 days, open ones after
-        dispute_ppm = min(1_000_000, sizes["disputes"] * 1_000_000 // max(orders, 1))
         dispute_opened = f"(o.paid + {10 * DAY} + {rnd('o.n', salt + 'dspwhen', 50 * DAY)})"
+        disputable = self.scalar(f"SELECT COUNT(*) FROM {o} WHERE o.paid IS NOT NULL AND {dispute_opened} <= {T}")
+        dispute_ppm = min(1_000_000, sizes["disputes"] * 1_000_000 // max(disputable, 1))
         old = f"({dispute_opened} + {45 * DAY} <= {T})"
         dispute_status = (
             f"CASE WHEN {old} THEN "
@@ -767,8 +777,9 @@ class Seeder:
         ))  # fmt: skip
 
         # -- support cases: first answer due in 8 hours (about 12% late), resolution in 72 hours
-        case_ppm = min(1_000_000, sizes["cases"] * 1_000_000 // max(orders, 1))
         case_opened = f"(o.placed + {DAY} + {rnd('o.n', salt + 'casewhen', 20 * DAY)})"
+        case_ppm = min(1_000_000, sizes["cases"] * 1_000_000 // max(self.scalar(
+            f"SELECT COUNT(*) FROM {o} WHERE {case_opened} <= {T}"), 1))  # fmt: skip
         reply_r = rnd("o.n", salt + "casereply", 36_000)
         first_reply = f"({case_opened} + 600 + {reply_r} * {reply_r} / 36000)"
         settle_r = rnd("o.n", salt + "casedone", 600)
@@ -1003,18 +1014,18 @@ def database_bytes() -> int | None:
         return int(cursor.fetchone()[0])
 
 
-def table_bytes() -> dict[str, int]:
-    """The biggest tables with their indexes (PostgreSQL)."""
+def table_bytes() -> dict[str, dict]:
+    """The biggest tables: their own size (with TOAST) and their indexes' (PostgreSQL)."""
     from django.db import connection
 
     if connection.vendor != "postgresql":
         return {}
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT relname, pg_total_relation_size(oid) FROM pg_class WHERE relkind = 'r' "
-            "AND relnamespace = 'public'::regnamespace ORDER BY 2 DESC LIMIT 8"
+            "SELECT relname, pg_table_size(oid), pg_indexes_size(oid) FROM pg_class WHERE relkind = 'r' "
+            "AND relnamespace = 'public'::regnamespace ORDER BY pg_total_relation_size(oid) DESC LIMIT 8"
         )
-        return dict(cursor.fetchall())
+        return {name: {"table": table, "indexes": indexes} for name, table, indexes in cursor.fetchall()}
 
 
 # --- The bench's own probe page (only when no insight page is registered, or BENCH_DASHBOARD_PROBE=1) ----
@@ -1239,7 +1250,8 @@ def helper_run(args: dict, env: dict, timeout: float) -> dict:
 def bench_database(kind: str, options) -> dict:
     orders = options.orders or (SMOKE["orders"] if options.smoke else DEFAULT_ORDERS[kind])
     messages = options.messages or (SMOKE["messages"] if options.smoke else orders * MESSAGES_PER_ORDER)
-    with scratch_database("dashboard", kind) as (tmp, database_url):
+    database = kept_database(options.keep) if options.keep and kind == "postgres" else None
+    with database or scratch_database("dashboard", kind) as (tmp, database_url):
         env = base_env(tmp / "var", database_url)
         print(f"[{kind}] migrate …", flush=True)
         run([python_bin(), "manage.py", "migrate", "--noinput"], env, timeout=900)
@@ -1252,6 +1264,24 @@ def bench_database(kind: str, options) -> dict:
         result = helper_run(args, env, timeout=4 * 3600)
         result["database"] = kind
         return result
+
+
+@contextlib.contextmanager
+def kept_database(name: str):
+    """A fresh PostgreSQL database `name` that stays after the run, to try pages on the seeded data
+    (DATABASE_URL=…/name manage.py runserver). Only names starting with bench_ are dropped and made again."""
+    if not re.fullmatch(r"bench_[a-z0-9_]+", name):
+        raise BenchError(f"BENCH_DASHBOARD_KEEP={name!r}: the kept database's name must match bench_[a-z0-9_]+")
+    pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    pg_admin(f'CREATE DATABASE "{name}"')
+    tmp = Path(tempfile.mkdtemp(prefix="bench-dashboard-kept-"))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        yield tmp, url
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        print(f"[postgres] kept the seeded database: DATABASE_URL={url} (owner {OWNER_USERNAME}, no password: "
+              f"`manage.py changepassword {OWNER_USERNAME}`)", flush=True)  # fmt: skip
 
 
 def table_rows(results: list[dict]) -> list[list]:
@@ -1294,7 +1324,10 @@ def seed_lines(result: dict) -> list[str]:
     if seeded.get("tables_bytes"):
         lines.append(
             "  - biggest tables with indexes: "
-            + ", ".join(f"{name} {size / 1e6:,.0f} MB" for name, size in seeded["tables_bytes"].items())
+            + ", ".join(
+                f"{name} {size['table'] / 1e6:,.0f} MB + indexes {size['indexes'] / 1e6:,.0f} MB"
+                for name, size in seeded["tables_bytes"].items()
+            )
         )
     return lines
 
@@ -1371,6 +1404,8 @@ def main() -> None:
     parser.add_argument("--smoke", action="store_true", default=env("BENCH_DASHBOARD_SMOKE", "") not in ("", "0"))
     parser.add_argument("--probe", action="store_true", default=env("BENCH_DASHBOARD_PROBE", "") not in ("", "0"),
                         help="measure the bench's probe page beside the registered pages")  # fmt: skip
+    parser.add_argument("--keep", default=env("BENCH_DASHBOARD_KEEP", ""),
+                        help="PostgreSQL: seed into this database (bench_…) and keep it after the run")  # fmt: skip
     options = parser.parse_args()
     options.other_shops = max(0, min(options.other_shops, len(SHOPS) - 1))
     options.requests = options.requests or (SMOKE["requests"] if options.smoke else 30)
