@@ -1209,9 +1209,11 @@ def explain(statements: list[tuple[str, tuple]]) -> list[dict]:
                 text = "\n".join(str(row[-1]) for row in cursor.fetchall())
             transaction.set_rollback(True)
         match = re.search(r"Execution Time: ([\d.]+) ms", text)
+        jit = re.search(r"JIT:.*?Total ([\d.]+) ms", text, flags=re.S)
         plans.append({
             "sql": sql, "params": [str(p) for p in params], "plan": text,
             "execution_ms": float(match.group(1)) if match else None,
+            "jit_ms": float(jit.group(1)) if jit else None,
             "seq_scans": re.findall(r"Seq Scan on (\w+)", text),
         })  # fmt: skip
     return plans
@@ -1342,6 +1344,17 @@ def markdown(results: list[dict], meta: dict) -> str:
                     f"  - {result['database']}: measured the bench's probe page"
                     + (" (no insight page was registered)" if result["pages_registered"] == [PROBE_PAGE] else "")
                 )
+    slowest_statements = []
+    for result in results:
+        for view in result.get("views", []):
+            if view["statement_p50_ms"]:
+                index = max(range(len(view["statement_p50_ms"])), key=view["statement_p50_ms"].__getitem__)
+                sql = view["statements"][index]["sql"]
+                tables = re.findall(r'(?:FROM|JOIN) "(\w+)"', sql)
+                slowest_statements.append([
+                    result["database"], view["page"], view["period"], fmt(view["statement_p50_ms"][index], 2),
+                    ", ".join(dict.fromkeys(tables)) or sql[:60],
+                ])  # fmt: skip
     return "\n".join([
         "# Dashboard views",
         "",
@@ -1354,6 +1367,10 @@ def markdown(results: list[dict], meta: dict) -> str:
         *notes,
         "",
         md_table(HEADER, table_rows(results)),
+        "",
+        "The slowest statement of each view (p50 in the raw replay) and the tables it reads:",
+        "",
+        md_table(["database", "page", "period", "ms", "tables"], slowest_statements) if slowest_statements else "-",
         "",
     ])  # fmt: skip
 
@@ -1375,8 +1392,9 @@ def plans_markdown(results: list[dict], meta: dict) -> str:
         times = dict(zip((s["sql"] for s in slowest["statements"]), slowest["statement_p50_ms"], strict=False))
         for number, plan in enumerate(sorted(result["plans"], key=lambda p: -(times.get(p["sql"]) or 0)), 1):
             seq = ", ".join(sorted(set(plan["seq_scans"]))) or "none"
+            jit = f"; JIT compiling {plan['jit_ms']:.0f} ms" if plan.get("jit_ms") else ""
             parts += [
-                f"### {number}. {fmt(times.get(plan['sql']), 2)} ms (replay p50); sequential scans: {seq}",
+                f"### {number}. {fmt(times.get(plan['sql']), 2)} ms (replay p50); sequential scans: {seq}{jit}",
                 "",
                 "```sql",
                 plan["sql"],
