@@ -62,7 +62,7 @@ messages: install ## Update locale/*/django.po from the code and compile them (t
 	DEBUG=$${DEBUG:-true} $(PY) manage.py makemessages -l de -l ru -l ko -l zh_Hans --ignore=.venv --ignore=var --ignore=bench --ignore='*.egg-info' --no-location --no-wrap
 	DEBUG=$${DEBUG:-true} $(PY) manage.py compilemessages --ignore=.venv
 
-bench: install-test ## Run every bench/*.py: outbox, webhook ingest, fan-out, review page, support queue (BENCH_DB=sqlite|postgres|both, BENCH_DELIVERIES=N, BENCH_CONCURRENCY=C, BENCH_FANOUT_CUSTOMERS=N, BENCH_REVIEW_REQUESTS=N, BENCH_QUEUE_CASES=N); fails only on a crash, a missed budget is printed
+bench: install-test ## Run every bench/*.py: outbox, webhook ingest, fan-out, review page, support queue, dashboard (BENCH_DB=sqlite|postgres|both, BENCH_DELIVERIES=N, BENCH_CONCURRENCY=C, BENCH_FANOUT_CUSTOMERS=N, BENCH_REVIEW_REQUESTS=N, BENCH_QUEUE_CASES=N, BENCH_DASHBOARD_ORDERS=N, BENCH_DASHBOARD_MESSAGES=N, BENCH_DASHBOARD_SMOKE=1); fails only on a crash, a missed budget is printed
 	@found=; for script in bench/*.py; do [ -e "$$script" ] || continue; found=1; echo "== $$script"; $(PY) $$script || exit 1; done; [ -n "$$found" ] || echo "No benchmarks yet."
 
 clean: ## Remove the virtualenv and the local database
