@@ -173,9 +173,12 @@ def journey_figures(scope: InsightScope) -> JourneyFigures:
         funnel = " AND ".join(names[: number + 1])
         sums.append(f"SUM(CASE WHEN {funnel} THEN 1 ELSE 0 END)")
         sums.append(f"SUM(CASE WHEN {name} THEN 1 ELSE 0 END)")
+    # MATERIALIZED keeps PostgreSQL from folding the cohort into the sums, which would evaluate each stage's
+    # test (an EXISTS per order) once per sum it appears in instead of once per order.
+    materialized = "MATERIALIZED " if connection.vendor == "postgresql" else ""
     with connection.cursor() as cursor:
         # Only our own column names and the ORM's SQL with its parameters go into this statement.
-        cursor.execute(f"SELECT {', '.join(sums)} FROM ({sql}) cohort", params)  # noqa: S608
+        cursor.execute(f"WITH cohort AS {materialized}({sql}) SELECT {', '.join(sums)} FROM cohort", params)  # noqa: S608
         row = [int(value or 0) for value in cursor.fetchone()]
     placed, cancelled, refunded = row[:3]
     figures, previous = [], None
