@@ -218,16 +218,6 @@ def _overview(rules: Table, variants: Table) -> Table:
     by_rule: dict[str, list[dict]] = {}
     for row in variants.rows:
         by_rule.setdefault(row["rule_id"], []).append(row)
-    rows = []
-    for rule_row in rules.rows:
-        shop = rule_row["shop"] if any(column.key == "shop" for column in rules.columns) else ""
-        label = f"{rule_row['rule']} ({shop})" if shop else rule_row["rule"]
-        cost = f"{rule_row['cost']} {rule_row['currency']}"
-        rows.append({**rule_row, "rule": label, "cost": cost, "is_variant": False})
-        rows.extend(
-            {**variant, "rule": variant["label"], "holdout_percent": "", "cost": "", "is_variant": True}
-            for variant in by_rule.get(rule_row["rule_id"], [])
-        )
     columns = [
         Column("rule", _("Rule and its variants")),
         Column("trigger", _("Trigger")),
@@ -235,7 +225,27 @@ def _overview(rules: Table, variants: Table) -> Table:
         *_count_columns(),
         Column("cost", _("Estimated SMS cost"), numeric=True),
     ]
-    return Table(name="overview", title=_("Rules"), columns=columns, rows=rows, link_key="url")
+    # A variant's row shows its figures only: its rule's words are on the rule's row above it.
+    variant_blanks = {column.key: "" for column in columns[1:] if not column.numeric}
+    variant_blanks.update(holdout_percent="", cost="")
+    rows = []
+    for rule_row in rules.rows:
+        shop = rule_row["shop"] if any(column.key == "shop" for column in rules.columns) else ""
+        label = f"{rule_row['rule']} ({shop})" if shop else rule_row["rule"]
+        cost = f"{rule_row['cost']} {rule_row['currency']}"
+        rows.append({**rule_row, "rule": label, "cost": cost, "kind": "rule"})
+        rows.extend(
+            {
+                **variant,
+                **variant_blanks,
+                "rule": f"↳ {variant['label']}",
+                "holdout_percent": "",
+                "cost": "",
+                "kind": "variant",
+            }
+            for variant in by_rule.get(rule_row["rule_id"], [])
+        )
+    return Table(name="overview", title=_("Rules"), columns=columns, rows=rows, link_key="url", row_class_key="kind")
 
 
 def _charts(performance: list[RulePerformance], *, focus_url) -> dict:
@@ -310,7 +320,6 @@ def insight_rules_view(request):
             "focus": rules.get(rule_id) if rule_id is not None else None,
             "all_rules_url": f"{base}?{query.urlencode()}" if query else base,
             "overview": overview,
-            "overview_rows": list(zip([row["is_variant"] for row in overview.rows], overview.html_rows(), strict=True)),
             **_charts(performance, focus_url=focus_url),
         },
     )
