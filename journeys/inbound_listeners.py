@@ -12,52 +12,18 @@ a listener that fails rolls back only its own work and is logged; the text is ne
 is stored, and its listeners called, once: Twilio's repeated deliveries are deduplicated before.
 """
 
-import logging
 from collections.abc import Callable, Sequence
 
-from django.db import transaction
-
-logger = logging.getLogger(__name__)
+from journeys.listener_lists import ListenerList
 
 # (the rows stored for one text) -> None
 Listener = Callable[[Sequence], None]
 
-_listeners: list[Listener] = []
+_listeners = ListenerList(what="Inbound text", describe=lambda texts: f"text {[text.pk for text in texts]}")
 
-
-def register(listener: Listener) -> Listener:
-    """Hear about texts that need a person. Registering the same function again changes nothing."""
-    if listener not in _listeners:
-        _listeners.append(listener)
-    return listener
-
-
-def unregister(listener: Listener) -> None:
-    """Stop `listener` hearing about texts (a test tidying up)."""
-    if listener in _listeners:
-        _listeners.remove(listener)
-
-
-def listeners_all() -> list[Listener]:
-    return list(_listeners)
-
-
-def listeners_notify(texts: Sequence) -> int:
-    """Tell every listener about one received text (its `InboundSms` rows). Returns how many succeeded.
-
-    Each runs in a savepoint of the caller's transaction; a failure is logged and leaves the text as it was.
-    """
-    succeeded = 0
-    for listener in list(_listeners):
-        try:
-            with transaction.atomic():
-                listener(texts)
-        except Exception:
-            logger.exception(
-                "Inbound text listener %s failed on text %s; the text is kept.",
-                getattr(listener, "__qualname__", listener),
-                [text.pk for text in texts],
-            )
-            continue
-        succeeded += 1
-    return succeeded
+# Hear about texts that need a person; stop hearing (a test tidying up); who hears.
+register = _listeners.register
+unregister = _listeners.unregister
+listeners_all = _listeners.all
+# Tell every listener about one received text (its `InboundSms` rows); returns how many succeeded.
+listeners_notify = _listeners.notify

@@ -15,15 +15,15 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from journeys.order_links import OpenedOrder, in_language, link_not_found, order_link_open
 from merchant.actors import Actor
 from merchant.exceptions import InvalidTransition
-from merchant.models import Order
 from merchant.uploads import MB, PHOTO_MAX_BYTES
 from returns.forms import COMMENT_MAX, REQUEST_MAX_BYTES, ReturnPortalForm
 from returns.links.portal import portal_token_read
@@ -58,38 +58,19 @@ NEXT_STEP = {
 }  # fmt: skip
 
 
-@dataclass
-class Opened:
-    order: Order
-    language: str
+def _open(request: HttpRequest, token: str) -> OpenedOrder | HttpResponse:
+    return order_link_open(
+        request,
+        portal_token_read(token),
+        order_get=order_for_portal,
+        language_of=portal_language,
+        expired_template="customer/returns/link_expired.html",
+    )
 
 
-def _not_found(request: HttpRequest) -> HttpResponse:
-    # In the browser's language: a bad token names no customer whose language we could use.
-    return render(request, "customer/link_not_found.html", status=404)
-
-
-def _localized(response: HttpResponse, language: str) -> HttpResponse:
-    response["Content-Language"] = language
-    return response
-
-
-def _open(request: HttpRequest, token: str) -> Opened | HttpResponse:
-    payload = portal_token_read(token)
-    if payload is None:
-        return _not_found(request)
-    order = order_for_portal(order_id=payload.order_id, shop_id=payload.shop_id)
-    if order is None:
-        return _not_found(request)
-    language = portal_language(order)
-    if timezone.now() >= payload.expires_at:
-        with translation.override(language):
-            response = render(request, "customer/returns/link_expired.html", {"shop": order.shop}, status=410)
-        return _localized(response, language)
-    return Opened(order=order, language=language)
-
-
-def _page(request: HttpRequest, opened: Opened, token: str, form, eligibility, *, status: int = 200) -> HttpResponse:
+def _page(
+    request: HttpRequest, opened: OpenedOrder, token: str, form, eligibility, *, status: int = 200
+) -> HttpResponse:
     requests = list(return_requests_of_order(order=opened.order))
     context = {
         "shop": opened.order.shop,
@@ -103,7 +84,7 @@ def _page(request: HttpRequest, opened: Opened, token: str, form, eligibility, *
         "photos_max": PHOTOS_PER_REQUEST,
         "photo_limit_mb": PHOTO_MAX_BYTES // MB,
     }
-    return _localized(render(request, "customer/returns/portal.html", context, status=status), opened.language)
+    return in_language(render(request, "customer/returns/portal.html", context, status=status), opened.language)
 
 
 def _too_large(request: HttpRequest, token: str) -> HttpResponse | None:
@@ -114,7 +95,7 @@ def _too_large(request: HttpRequest, token: str) -> HttpResponse | None:
     if length <= REQUEST_MAX_BYTES:
         return None
     opened = _open(request, token)
-    if not isinstance(opened, Opened):
+    if not isinstance(opened, OpenedOrder):
         return opened
     with translation.override(opened.language):
         response = render(
@@ -123,7 +104,7 @@ def _too_large(request: HttpRequest, token: str) -> HttpResponse | None:
             {"shop": opened.order.shop, "limit_mb": REQUEST_MAX_BYTES // MB, "token": token},
             status=413,
         )
-    return _localized(response, opened.language)
+    return in_language(response, opened.language)
 
 
 @never_cache
@@ -133,7 +114,7 @@ def return_portal(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST" and (refused := _too_large(request, token)) is not None:
         return refused  # before the body is read: no file of it is kept
     opened = _open(request, token)
-    if not isinstance(opened, Opened):
+    if not isinstance(opened, OpenedOrder):
         return opened
     with translation.override(opened.language):
         eligibility = return_eligibility(order=opened.order)
@@ -168,7 +149,7 @@ def return_portal(request: HttpRequest, token: str) -> HttpResponse:
 def return_requests(request: HttpRequest, token: str) -> HttpResponse:
     """Every return of the order and where it stands, with a cancel button while one can be cancelled."""
     opened = _open(request, token)
-    if not isinstance(opened, Opened):
+    if not isinstance(opened, OpenedOrder):
         return opened
     with translation.override(opened.language):
         requests = list(return_requests_of_order(order=opened.order))
@@ -179,7 +160,7 @@ def return_requests(request: HttpRequest, token: str) -> HttpResponse:
             "requests": [_shown(r) for r in requests],
         }
         response = render(request, "customer/returns/requests.html", context)
-    return _localized(response, opened.language)
+    return in_language(response, opened.language)
 
 
 @never_cache
@@ -187,11 +168,11 @@ def return_requests(request: HttpRequest, token: str) -> HttpResponse:
 def return_request_page(request: HttpRequest, token: str, request_id: int) -> HttpResponse:
     """One return: received (after the form), and where it stands since, with what to do next."""
     opened = _open(request, token)
-    if not isinstance(opened, Opened):
+    if not isinstance(opened, OpenedOrder):
         return opened
     found = return_request_get(order=opened.order, request_id=request_id)
     if found is None:
-        return _not_found(request)
+        return link_not_found(request)
     with translation.override(opened.language):
         policy_instructions = (
             opened.order.shop.return_policy.return_instructions
@@ -207,18 +188,18 @@ def return_request_page(request: HttpRequest, token: str, request_id: int) -> Ht
             "just_sent": request.GET.get("sent") == "1",
         }
         response = render(request, "customer/returns/request.html", context)
-    return _localized(response, opened.language)
+    return in_language(response, opened.language)
 
 
 @require_POST
 def return_request_cancel_view(request: HttpRequest, token: str, request_id: int) -> HttpResponse:
     """Cancel one of the order's returns (POST only), then back to the list of returns."""
     opened = _open(request, token)
-    if not isinstance(opened, Opened):
+    if not isinstance(opened, OpenedOrder):
         return opened
     found = return_request_get(order=opened.order, request_id=request_id)
     if found is None:
-        return _not_found(request)
+        return link_not_found(request)
     # Already on its way, or cancelled in another tab: the list shows where it stands.
     with contextlib.suppress(ValidationError, InvalidTransition):
         return_request_cancel(

@@ -11,13 +11,10 @@ that fails rolls back only its own work and is logged; the visit is counted all 
 """
 
 import datetime as dt
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db import transaction
-
-logger = logging.getLogger(__name__)
+from journeys.listener_lists import ListenerList
 
 
 @dataclass(frozen=True)
@@ -34,38 +31,11 @@ class StatusChecked:
 
 Listener = Callable[[StatusChecked], None]
 
-_listeners: list[Listener] = []
+_listeners = ListenerList(what="Status check", describe=lambda checked: f"order {checked.order_id}")
 
-
-def register(listener: Listener) -> Listener:
-    """Hear about customers who keep checking their order. Registering the same function again changes nothing."""
-    if listener not in _listeners:
-        _listeners.append(listener)
-    return listener
-
-
-def unregister(listener: Listener) -> None:
-    if listener in _listeners:
-        _listeners.remove(listener)
-
-
-def listeners_all() -> list[Listener]:
-    return list(_listeners)
-
-
-def listeners_notify(checked: StatusChecked) -> int:
-    """Tell every listener about one raised signal. Returns how many succeeded; each runs in a savepoint."""
-    succeeded = 0
-    for listener in list(_listeners):
-        try:
-            with transaction.atomic():
-                listener(checked)
-        except Exception:
-            logger.exception(
-                "Status check listener %s failed on order %s; the visit is kept.",
-                getattr(listener, "__qualname__", listener),
-                checked.order_id,
-            )
-            continue
-        succeeded += 1
-    return succeeded
+# Hear about customers who keep checking their order; stop hearing; who hears.
+register = _listeners.register
+unregister = _listeners.unregister
+listeners_all = _listeners.all
+# Tell every listener about one raised signal; returns how many succeeded.
+listeners_notify = _listeners.notify

@@ -11,7 +11,6 @@ customer's language.
 
 import hashlib
 import hmac
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -21,45 +20,24 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from journeys.order_links import OpenedOrder, in_language, order_link_open
 from journeys.status.links import order_status_token_read
 from journeys.status.selectors import order_for_status_page, status_language, status_page_build, status_time_zone
 from journeys.status.services import order_status_visit_record
-from merchant.models import Order
 
 # Which browser sent a beacon: a random id, so reloads within the dedupe window count once.
 VISITOR_COOKIE = "order_status_visitor"
 VISITOR_COOKIE_MAX_AGE = 365 * 24 * 3600
 
 
-@dataclass
-class Opened:
-    order: Order
-    language: str
-
-
-def _not_found(request: HttpRequest) -> HttpResponse:
-    # In the browser's language: a bad token names no customer whose language we could use.
-    return render(request, "customer/link_not_found.html", status=404)
-
-
-def _localized(response: HttpResponse, language: str) -> HttpResponse:
-    response["Content-Language"] = language
-    return response
-
-
-def _open(request: HttpRequest, token: str) -> Opened | HttpResponse:
-    payload = order_status_token_read(token)
-    if payload is None:
-        return _not_found(request)
-    order = order_for_status_page(order_id=payload.order_id, shop_id=payload.shop_id)
-    if order is None:
-        return _not_found(request)
-    language = status_language(order)
-    if timezone.now() >= payload.expires_at:
-        with translation.override(language):
-            response = render(request, "customer/status/link_expired.html", {"shop": order.shop}, status=410)
-        return _localized(response, language)
-    return Opened(order=order, language=language)
+def _open(request: HttpRequest, token: str) -> OpenedOrder | HttpResponse:
+    return order_link_open(
+        request,
+        order_status_token_read(token),
+        order_get=order_for_status_page,
+        language_of=status_language,
+        expired_template="customer/status/link_expired.html",
+    )
 
 
 @never_cache
@@ -67,14 +45,14 @@ def _open(request: HttpRequest, token: str) -> Opened | HttpResponse:
 def order_status(request: HttpRequest, token: str) -> HttpResponse:
     """Where the order stands (GET, changes nothing)."""
     opened = _open(request, token)
-    if not isinstance(opened, Opened):
+    if not isinstance(opened, OpenedOrder):
         return opened
     order = opened.order
     with translation.override(opened.language), timezone.override(status_time_zone(order)):
         page = status_page_build(order, language=opened.language, now=timezone.now())
         context = {"shop": order.shop, "order": order, "page": page, "token": token}
         response = render(request, "customer/status/page.html", context)
-    return _localized(response, opened.language)
+    return in_language(response, opened.language)
 
 
 def _visitor(request: HttpRequest) -> tuple[str, bool]:
@@ -97,7 +75,7 @@ def _visitor(request: HttpRequest) -> tuple[str, bool]:
 def order_status_seen(request: HttpRequest, token: str) -> HttpResponse:
     """The page's beacon: count one visit (deduplicated per browser), raise the anxiety signal when due. 204."""
     opened = _open(request, token)
-    if not isinstance(opened, Opened):
+    if not isinstance(opened, OpenedOrder):
         return HttpResponse(status=opened.status_code)  # 404 or 410, no page: nobody reads a beacon's answer
     if request.user.is_authenticated and request.user.is_staff:
         return HttpResponse(status=204)  # the shop's people opening the link from the admin are not the customer
