@@ -21,6 +21,7 @@ from journeys.insight.journey import (
     journey_stage_get,
     journey_stage_orders,
     journey_stages,
+    percent,
 )
 from journeys.insight.pages import insight_render
 from journeys.insight.rules import CAMPAIGN_TRIGGERS
@@ -90,7 +91,7 @@ def _headline(figures: JourneyFigures) -> list[dict]:
         tiles.append(
             {
                 "label": _("Bought again"),
-                "value": _percent(100 * again.reached / figures.placed if figures.placed else None),
+                "value": _percent(percent(again.reached, figures.placed)),
                 "base": _("came back within %(days)d days") % {"days": REPEAT_WINDOW_DAYS},
                 "hint": again.stage.description,
             }

@@ -12,7 +12,6 @@ from django.utils.translation import gettext_lazy as _
 
 from journeys.push.vapid import vapid_keys
 from journeys.status.links import order_status_token_read
-from merchant.models import Order
 
 OFFER_TEXT = _("Get a notification on this device when your order moves on.")
 OFFER_BUTTON = _("Notify me about this order")
@@ -22,12 +21,6 @@ TURN_OFF_BUTTON = _("Turn off notifications")
 def push_scope(*, order_id: int, shop_id: int) -> str:
     key = salted_hmac("journeys.push-scope", f"{shop_id}:{order_id}", algorithm="sha256").hexdigest()[:24]
     return f"/o/push/{key}/"
-
-
-def push_language(order: Order) -> str:
-    """The language the status page speaks to this order's customer (as its messages do)."""
-    customer = order.customer
-    return order.language or (customer.language if customer else "") or order.shop.default_language
 
 
 def push_offer_context(token: str) -> dict:

@@ -27,7 +27,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from journeys.push.offer import OFFER_BUTTON, OFFER_TEXT, TURN_OFF_BUTTON, push_language
+from journeys.push.offer import OFFER_BUTTON, OFFER_TEXT, TURN_OFF_BUTTON
 from journeys.push.services import (
     PushSubscriptionConflict,
     SubscriptionInput,
@@ -36,6 +36,7 @@ from journeys.push.services import (
 )
 from journeys.push.vapid import b64url_decode, vapid_keys
 from journeys.status.links import order_status_token_read
+from journeys.status.selectors import order_for_push, status_language
 from merchant.http_errors import error_response
 from merchant.models import Order
 
@@ -55,8 +56,7 @@ def _order_for(token: str) -> Order | None:
     read = order_status_token_read(token)
     if read is None or read.expires_at <= timezone.now():
         return None
-    orders = Order.objects.select_related("customer", "shop").filter(customer__isnull=False)
-    return orders.filter(pk=read.order_id, shop_id=read.shop_id).first()
+    return order_for_push(order_id=read.order_id, shop_id=read.shop_id)
 
 
 def _not_found() -> JsonResponse:
@@ -185,7 +185,7 @@ def push_subscribe(request: HttpRequest, token: str) -> HttpResponse:
     body = _json_body(request)
     if isinstance(body, HttpResponse):
         return body
-    language = push_language(order)
+    language = status_language(order)
     try:
         subscription = subscription_input(body, request=request, language=language)
     except BadInput as error:
@@ -214,7 +214,7 @@ def push_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     endpoint = body.get("endpoint")
     if not isinstance(endpoint, str) or not endpoint:
         return _bad(BadInput("endpoint", "Give the subscription's endpoint URL."))
-    with translation.override(push_language(order)):
+    with translation.override(status_language(order)):
         wording = f"[{TURN_OFF_BUTTON}] (order {order.number})"
     push_subscription_unsubscribe(order=order, endpoint=endpoint, wording=wording)
     return JsonResponse({"subscribed": False})

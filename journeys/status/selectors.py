@@ -73,6 +73,12 @@ def order_for_status_page(*, order_id: int, shop_id: int) -> Order | None:
     )
 
 
+def order_for_push(*, order_id: int, shop_id: int) -> Order | None:
+    """The order a status link names, only if it belongs to that shop and has a customer to notify."""
+    orders = Order.objects.select_related("customer", "shop").filter(customer__isnull=False)
+    return orders.filter(pk=order_id, shop_id=shop_id).first()
+
+
 def status_language(order: Order) -> str:
     """The language the page speaks: the order's, the customer's, the shop's, else the site default."""
     available = {code for code, _name in settings.LANGUAGES}
