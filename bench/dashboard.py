@@ -314,6 +314,7 @@ class Seeder:
     def shop(self, spec: dict, sizes: dict, salt: str) -> dict:
         """Every row of one shop; returns what was made."""
         from journeys.models import CareRule
+        from merchant.services.orders import orders_next_order_refresh
         from merchant.services.shops import merchant_create
 
         shop = self.timed("shops and rules", lambda: merchant_create(**spec, is_demo=True))
@@ -484,6 +485,8 @@ class Seeder:
             [s],
         )
         self.execute("CREATE UNIQUE INDEX bench_seed_order_id ON bench_seed_order (id)")
+        # What the order services keep on each order as it is created or cancelled: the customer's next order.
+        self.timed("orders' next orders", lambda: orders_next_order_refresh(shop_id=s))
         if d.pg:
             self.execute("ANALYZE bench_seed_order")
             self.execute("ANALYZE bench_seed_map")

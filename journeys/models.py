@@ -378,23 +378,25 @@ class Message(models.Model):
             models.Index(fields=["customer", "send_at"], name="journeys_msg_customer_idx"),
             models.Index(fields=["shop", "status", "send_at"], name="journeys_msg_shop_status_idx"),
             models.Index(fields=["rule", "send_at"], name="journeys_msg_rule_idx"),
-            # The dashboard's rule performance (journeys.insight.rules): the messages planned in a period, per
-            # shop. The columns after created_at are there so PostgreSQL counts from the index alone (an
-            # index-only scan) instead of reading a third of the table's rows, bodies and all.
+            # The dashboard's rule performance (journeys.insight.rules) and the journey map's rule figures: the
+            # messages planned in a period, per shop. The columns after created_at are there so PostgreSQL counts
+            # from the index alone (an index-only scan) instead of reading a third of the table's rows, bodies and
+            # all; the fixed-width ones come first, because reading a column out of an index entry means stepping
+            # over every column before it, and the map's counts (rule, sent, clicked) then step over no text.
             models.Index(
                 fields=[
                     "shop",
                     "created_at",
                     "rule",
+                    "sent_at",
+                    "clicked_at",
+                    "holdout",
+                    "not_before",
+                    "segments",
                     "channel",
                     "language",
                     "status",
                     "reason",
-                    "holdout",
-                    "not_before",
-                    "sent_at",
-                    "clicked_at",
-                    "segments",
                 ],
                 name="journeys_msg_shop_created_idx",
             ),  # fmt: skip

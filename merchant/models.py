@@ -247,6 +247,15 @@ class Order(BaseModel):
     delivered_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     refunded_at = models.DateTimeField(null=True, blank=True)
+    # Kept by merchant.services.orders_next_order_refresh whenever a customer's orders change (created, cancelled,
+    # moved to another customer), so "did this customer buy again, and how soon?" is read from the order row
+    # itself: the dashboard's journey map asks it of every order of a year at once.
+    next_order_placed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("When the same customer next placed an order that was not cancelled; empty: not yet."),
+    )
     currency = models.CharField(max_length=3, validators=[CURRENCY_VALIDATOR])
     subtotal = models.DecimalField(default=0, **MONEY)
     shipping_total = models.DecimalField(default=0, **MONEY)
@@ -298,7 +307,8 @@ class Order(BaseModel):
             models.Index(fields=["shop", "-placed_at"], name="merchant_order_placed_idx"),
             # The late-shipment scan: paid orders of a shop whose ship-by time has passed.
             models.Index(fields=["shop", "status", "ship_by"], name="merchant_order_ship_by_idx"),
-            # "Did this customer order again, and when?" (the dashboard's repeat purchases), from the index alone.
+            # "When did this customer next order?" (orders_next_order_refresh, behind the journey map's "bought
+            # again"), from the index alone.
             models.Index(
                 fields=["customer", "placed_at"],
                 condition=Q(cancelled_at__isnull=True),

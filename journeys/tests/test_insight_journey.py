@@ -15,7 +15,9 @@ from journeys.insight.journey import (
     journey_trigger_stage,
 )
 from journeys.insight.scope import InsightScope
+from merchant.actors import Actor
 from merchant.models import Order
+from merchant.services import order_cancel
 from merchant.tests.factories import CustomerFactory, OrderFactory
 
 pytestmark = pytest.mark.django_db
@@ -45,6 +47,19 @@ def test_bought_again_means_another_order_not_cancelled_within_90_days(shop):
     assert (figures.placed, figures.stage("bought_again").reached) == (3, 1)
     # None was paid: along the journey (every stage before it too) nobody got that far.
     assert figures.stage("bought_again").orders == 0
+
+
+def test_cancelling_the_later_order_takes_the_first_one_out_of_bought_again(shop):
+    customer = CustomerFactory(shop=shop)
+    first = OrderFactory(shop=shop, customer=customer, placed_at=_at(0))
+    again = OrderFactory(shop=shop, customer=customer, placed_at=_at(20))
+    scope = InsightScope((shop.pk,), MARCH, MARCH, NEW_YORK)
+    assert journey_figures(scope).stage("bought_again").reached == 1
+
+    order_cancel(order=again, actor=Actor.webhook("shopify"), reason="customer asked")
+
+    assert journey_figures(scope).stage("bought_again").reached == 0
+    assert not journey_cohort(scope).filter(journey_stage_get("bought_again").orders_filter()).filter(pk=first.pk)
 
 
 def test_the_order_care_triggers_are_attached_to_their_stages():

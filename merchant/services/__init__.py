@@ -19,6 +19,7 @@ from merchant.services.orders import (
     order_mark_shipped,
     order_note_add,
     order_refund_record,
+    orders_next_order_refresh,
     shipment_record_carrier_update,
 )
 from merchant.services.shops import (
@@ -48,6 +49,7 @@ __all__ = [
     "order_mark_shipped",
     "order_note_add",
     "order_refund_record",
+    "orders_next_order_refresh",
     "product_create",
     "product_update",
     "shipment_record_carrier_update",

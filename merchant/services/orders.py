@@ -16,6 +16,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from merchant import order_listeners
@@ -120,8 +121,24 @@ def order_create(
         occurred_at=placed_at,
         details={"number": number, "total": str(order.total), "currency": order.currency},
     )
+    orders_next_order_refresh(customer_ids=[order.customer_id])
     order_listeners.notify(order, event)
     return order
+
+
+def orders_next_order_refresh(*, customer_ids: Iterable[int | None] = (), shop_id: int | None = None) -> None:
+    """Set `next_order_placed_at` on every order of these customers (or of a whole shop, after a bulk load): when
+    the same customer next placed an order that was not cancelled (strictly later; none: empty). One UPDATE, which
+    the index on (customer, placed_at) of the orders not cancelled answers; run after a customer's orders were
+    created, cancelled or moved to another customer."""
+    ids = sorted({pk for pk in customer_ids if pk is not None})
+    orders = Order.objects.filter(shop_id=shop_id) if shop_id is not None else Order.objects.filter(customer_id__in=ids)
+    if shop_id is None and not ids:
+        return
+    next_order = Order.objects.filter(
+        customer_id=OuterRef("customer_id"), placed_at__gt=OuterRef("placed_at"), cancelled_at__isnull=True
+    ).order_by("placed_at")
+    orders.update(next_order_placed_at=Subquery(next_order.values("placed_at")[:1]))
 
 
 ORDER_DETAIL_FIELDS = (
@@ -164,10 +181,13 @@ def order_details_update(
             fields["subtotal"] = sum((Decimal(line.unit_price) * line.quantity for line in lines), Decimal("0"))
     if not changed and not lines_changed:
         return order
+    former_customer_id = order.customer_id
     for name, value in fields.items():
         setattr(order, name, value)
     row_validate(order)
     order.save()
+    if "customer" in changed:
+        orders_next_order_refresh(customer_ids=[former_customer_id, order.customer_id])
     meaningful = [name for name in changed if name != "platform_updated_at"] + (["lines"] if lines_changed else [])
     if meaningful:
         _order_note_write(
@@ -440,6 +460,8 @@ def order_cancel(
         occurred_at=occurred_at,
         if_not_allowed=if_not_allowed,
         details={"reason": reason} if reason else None,
+        # A cancelled order no longer counts as the customer's next one.
+        on_applied=lambda cancelled, _event: orders_next_order_refresh(customer_ids=[cancelled.customer_id]),
     )
     return order
 

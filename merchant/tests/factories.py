@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from merchant.models import Customer, Membership, Merchant, Order, OrderLine, Product, Tag
+from merchant.services import orders_next_order_refresh
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -103,6 +104,13 @@ class OrderFactory(factory.django.DjangoModelFactory):
         )
     )
     source_platform = Order.SourcePlatform.SHOPIFY
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        # As the order services do after creating an order: the customer's earlier orders learn of this one.
+        order = super()._create(model_class, *args, **kwargs)
+        orders_next_order_refresh(customer_ids=[order.customer_id])
+        return order
 
 
 class OrderLineFactory(factory.django.DjangoModelFactory):
