@@ -90,6 +90,35 @@ class TestShowing:
         with django_assert_num_queries(4):  # and the photos of every review
             assert client.get(path).status_code == 200
 
+    def test_editing_shows_the_customers_answers_and_the_shops_reply_escaped(self, client, asked, clock, jpeg):
+        request, path = asked
+        data = answer(
+            request,
+            **{"Wool socks": {"rating": "2", "title": 'Not "warm" <b>', "text": "Itchy\n& thin", "photos": jpeg()}},
+        )
+        data.update({"nps-score": "6", "nps-comment": "Meh <i>"})
+        assert client.post(path, data).status_code == 303
+        review = Review.objects.get()
+        Review.objects.filter(pk=review.pk).update(reply_text="Sorry <script>\nWe will call you.")
+        page = client.get(path, {"stars": "5"}).content.decode()
+        socks = items(request)["Wool socks"].pk
+        assert f'value="2" id="id_item-{socks}-rating_2" aria-label="2 stars" checked' in page, "their stars, not 5"
+        assert 'value="Not &quot;warm&quot; &lt;b&gt;"' in page
+        assert "Itchy\n&amp; thin</textarea>" in page
+        assert "<p>Sorry &lt;script&gt;<br>We will call you.</p>" in page
+        assert f'<img src="{path}/m/{review.media.get().pk}" alt="Your photo">' in page
+        assert 'value="6" aria-label="6" checked' in page
+        assert "Meh &lt;i&gt;</textarea>" in page
+        assert "<script>" not in page
+        assert "<b>" not in page
+
+    def test_a_shop_without_a_review_policy_gets_the_default_link_life(self, client, asked, clock, policy):
+        request, path = asked
+        policy.delete()
+        assert client.get(path).status_code == 200
+        clock.move_to(ASKED_AT + 60 * DAY)
+        assert client.get(path).status_code == 410
+
     @pytest.mark.parametrize(
         ("language", "heading", "button", "error", "expired"),
         [
