@@ -4,6 +4,11 @@ GET shows the form in the customer's language (a `?stars=N` from a star tapped i
 pre-fills it); POST stores and redirects to the thank-you page (post/redirect/get). A tampered,
 made-up or other shop's token gets the friendly 404 page that says nothing about anything
 existing; a genuine but expired link, or one whose request was cancelled, a friendly 410 page.
+
+The form is exempt from CSRF, like the unsubscribe page and the status page's endpoints: nothing here rests
+on a cookie or a login, the signed token in the URL is what allows a POST, and a site that does not know
+it cannot make one that reaches a review (it gets the 404 page). Whoever knows it can post from anywhere,
+with or without a CSRF token. The customer's browser needs no cookie, and GET sets none.
 """
 
 import datetime as dt
@@ -16,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from reviews.forms import COMMENT_MAX, SURVEY_TEXT_MAX, TEXT_MAX, TITLE_MAX, ItemReviewForm, NpsForm, SurveyForm
@@ -226,6 +232,7 @@ def _stars_from(request: HttpRequest) -> int | None:
     return int(value) if value in {"1", "2", "3", "4", "5"} else None
 
 
+@csrf_exempt  # the token in the URL is the secret; see the module's docstring
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def review_page(request: HttpRequest, token: str) -> HttpResponse:

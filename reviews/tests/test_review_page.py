@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 import pytest
 import time_machine
 from django.core.signing import b64_encode
+from django.test import Client
 
 from reviews.links import review_token, review_url
 from reviews.models import AttentionItem, NpsResponse, Review, ReviewEvent, ReviewRequest
@@ -230,6 +231,24 @@ class TestSending:
         assert too_long.status_code == 400
         assert "Wool socks · Title: Ensure this value has at most 150 characters" in too_long.content.decode()
         assert not Review.objects.exists()
+
+    def test_the_links_token_and_not_a_cookie_allows_a_post(self, asked, clock):
+        # Given a browser that keeps no cookie and sends no CSRF token
+        request, path = asked
+        browser = Client(enforce_csrf_checks=True)
+        data = answer(request, **{"Wool socks": {"rating": "4"}})
+        # When it opens the page and sends the form
+        opened = browser.get(path)
+        sent = browser.post(path, data)
+        # Then nothing asked it for a cookie, and the link alone stored the review
+        assert "Set-Cookie" not in opened
+        assert "csrfmiddlewaretoken" not in opened.content.decode()
+        assert sent.status_code == 303
+        assert Review.objects.get().rating == 4
+        # while the same form sent to a link whose token was changed reaches nothing
+        tampered = path[:-3] + ("AAA" if not path.endswith("AAA") else "BBB")
+        assert browser.post(tampered, answer(request, **{"Washing machine": {"rating": "1"}})).status_code == 404
+        assert Review.objects.count() == 1
 
     def test_a_body_over_the_limit_is_refused_before_it_is_read(self, client, asked, clock):
         _request, path = asked
