@@ -39,10 +39,10 @@ class ItemReviewForm(forms.Form):
         label=_("Remove"), coerce=int, required=False, widget=forms.CheckboxSelectMultiple
     )
 
-    def __init__(self, *args, item, existing: Review | None, media_ids: list[int], **kwargs) -> None:
+    def __init__(self, *args, item, reviewed: bool, media_ids: list[int], **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.item = item
-        self.existing = existing
+        self.reviewed = reviewed  # the customer reviewed the item already: stars may stay as they were
         self.fields["remove_media"].choices = [(media_id, str(media_id)) for media_id in media_ids]
 
     def clean_photos(self):
@@ -72,7 +72,7 @@ class ItemReviewForm(forms.Form):
         cleaned = super().clean()
         has_words = bool((cleaned.get("title") or "").strip() or (cleaned.get("text") or "").strip())
         has_files = bool(cleaned.get("photos") or cleaned.get("video"))
-        if cleaned.get("rating") is None and self.existing is None and (has_words or has_files):
+        if cleaned.get("rating") is None and not self.reviewed and (has_words or has_files):
             self.add_error("rating", _("Choose 1 to 5 stars to send your review of this item."))
         return cleaned
 

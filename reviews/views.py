@@ -4,6 +4,11 @@ GET shows the form in the customer's language (a `?stars=N` from a star tapped i
 pre-fills it); POST stores and redirects to the thank-you page (post/redirect/get). A tampered,
 made-up or other shop's token gets the friendly 404 page that says nothing about anything
 existing; a genuine but expired link, or one whose request was cancelled, a friendly 410 page.
+
+The form is exempt from CSRF, like the unsubscribe page and the status page's endpoints: nothing here rests
+on a cookie or a login, the signed token in the URL is what allows a POST, and a site that does not know
+it cannot make one that reaches a review (it gets the 404 page). Whoever knows it can post from anywhere,
+with or without a CSRF token. The customer's browser needs no cookie, and GET sets none.
 """
 
 import datetime as dt
@@ -15,14 +20,22 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from reviews.forms import COMMENT_MAX, SURVEY_TEXT_MAX, TEXT_MAX, TITLE_MAX, ItemReviewForm, NpsForm, SurveyForm
 from reviews.links import token_read
-from reviews.models import ReviewMedia, ReviewPolicy, ReviewRequest
-from reviews.selectors import page_language, page_policy, review_request_for_page
+from reviews.models import ReviewMedia, ReviewRequest
+from reviews.page_sections import (
+    ItemFields,
+    NpsFields,
+    SurveyFields,
+    item_sections_html,
+    nps_section_html,
+    survey_sections_html,
+)
+from reviews.selectors.page import ReviewPage, review_page_get
 from reviews.selectors.storefront import public_media_get
 from reviews.selectors.surveys import PageSurvey, page_survey
 from reviews.services.submissions import ItemAnswer, NpsAnswer, SurveyAnswerInput, review_page_submit
@@ -33,8 +46,7 @@ MB = 1024 * 1024
 
 @dataclass
 class Opened:
-    request: ReviewRequest
-    policy: ReviewPolicy
+    page: ReviewPage
     language: str
     expires_at: dt.datetime
     survey: PageSurvey | None = None  # read by the form page only
@@ -49,79 +61,158 @@ def _open(request: HttpRequest, token: str) -> Opened | HttpResponse:
     payload = token_read(token)
     if payload is None:
         return _not_found(request)
-    review_request = review_request_for_page(request_id=payload.request_id, shop_id=payload.shop_id)
-    if review_request is None:
+    page = review_page_get(request_id=payload.request_id, shop_id=payload.shop_id)
+    if page is None:
         return _not_found(request)
-    language = page_language(review_request)
-    policy = page_policy(review_request)
-    expires_at = payload.expires_at(valid_days=policy.link_valid_days)
-    if timezone.now() >= expires_at or review_request.status == ReviewRequest.Status.CANCELLED:
+    language = page.language
+    expires_at = payload.expires_at(valid_days=page.policy.link_valid_days)
+    if timezone.now() >= expires_at or page.cancelled:
         with translation.override(language):
             response = render(
                 request,
                 "customer/review_link_expired.html",
-                {"shop": review_request.shop, "cancelled": review_request.status == ReviewRequest.Status.CANCELLED},
+                {"shop": page.shop, "cancelled": page.cancelled},
                 status=410,
             )
         response["Content-Language"] = language
         return response
-    return Opened(review_request, policy, language, expires_at)
+    return Opened(page, language, expires_at)
 
 
-def _star_labels() -> list[tuple[int, str]]:
-    # Highest first: the stars are laid out right to left so that CSS alone fills those before the chosen one.
-    return [(stars, ngettext("%d star", "%d stars", stars) % stars) for stars in range(5, 0, -1)]
-
-
-def _forms(
-    opened: Opened, data=None, files=None, *, stars: int | None = None
-) -> tuple[list[ItemReviewForm], NpsForm, SurveyForm]:
-    item_forms = []
-    star_labels = _star_labels()
-    for item in opened.request.items.all():
-        existing = getattr(item, "review", None)
-        media = list(existing.media.all()) if existing else []
-        initial = (
-            {"rating": existing.rating, "title": existing.title, "text": existing.text}
-            if existing
-            else ({"rating": stars} if stars else {})
-        )
-        form = ItemReviewForm(
+def _forms(opened: Opened, data, files) -> tuple[list[ItemReviewForm], NpsForm, SurveyForm]:
+    """The page's forms bound to what the customer sent (POST)."""
+    item_forms = [
+        ItemReviewForm(
             data,
             files,
-            prefix=f"item-{item.pk}",
-            initial=initial,
+            prefix=f"item-{item.id}",
             item=item,
-            existing=existing,
-            media_ids=[entry.pk for entry in media],
+            reviewed=item.review is not None,
+            media_ids=[media.id for media in item.review.media] if item.review else [],
         )
-        form.media_shown = media
-        # Which star is chosen, worked out here rather than in the template: one comparison per star, cheaply.
-        chosen = str(form["rating"].value())
-        # Text, not numbers: the template prints a number through localization, which costs more than the page's SQL.
-        form.star_rows = [(str(value), label, str(value) == chosen) for value, label in star_labels]
-        item_forms.append(form)
-    nps = getattr(opened.request, "nps", None)
-    nps_form = NpsForm(data, prefix="nps", initial={"score": nps.score, "comment": nps.comment} if nps else {})
-    chosen_score = str(nps_form["score"].value())
-    nps_form.score_rows = [(str(score), str(score) == chosen_score) for score in range(0, 11)]
+        for item in opened.page.items
+    ]
+    nps_form = NpsForm(data, prefix="nps")
     survey = opened.survey
-    survey_form = SurveyForm(
-        data,
-        prefix="survey",
-        questions=survey.questions if survey and survey.due else [],
-        initial={
-            f"q{question_id}": answer.choice if answer.choice is not None else answer.text
-            for question_id, answer in (survey.answers.items() if survey else ())
-        },
-    )
+    survey_form = SurveyForm(data, prefix="survey", questions=survey.questions if survey and survey.due else [])
     return item_forms, nps_form, survey_form
 
 
+def _text(value) -> str:
+    return "" if value is None else str(value)
+
+
+def _fields_shown(opened: Opened, *, stars: int | None) -> tuple[list[ItemFields], NpsFields, list[SurveyFields]]:
+    """What the page shows filled in on GET: the customer's earlier answers, else the stars tapped in the message."""
+    items = []
+    for item in opened.page.items:
+        review = item.review
+        items.append(
+            ItemFields(
+                prefix=f"item-{item.id}",
+                item_title=item.title,
+                rating=str(review.rating) if review else _text(stars),
+                title=review.title if review else "",
+                text=review.text if review else "",
+                reply_text=review.reply_text if review else "",
+                media=review.media if review else [],
+            )
+        )
+    nps = opened.page.nps
+    nps_fields = NpsFields(score=str(nps.score), comment=nps.comment) if nps else NpsFields(score="", comment="")
+    survey = opened.survey
+    answers = survey.answers if survey else {}
+    questions = [
+        SurveyFields(
+            shown=shown,
+            name=f"survey-q{shown.question.pk}",
+            value=_survey_answer_text(answers.get(shown.question.pk)),
+        )
+        for shown in (survey.questions if survey and survey.due else [])
+    ]
+    return items, nps_fields, questions
+
+
+def _survey_answer_text(answer) -> str:
+    if answer is None:
+        return ""
+    return str(answer.choice) if answer.choice is not None else answer.text
+
+
+def _fields_sent(
+    opened: Opened, item_forms: list[ItemReviewForm], nps_form: NpsForm, survey_form: SurveyForm
+) -> tuple[list[ItemFields], NpsFields, list[SurveyFields]]:
+    """What the page shows filled in after a POST that needs fixing: what the customer sent, and the problems."""
+    items = [
+        ItemFields(
+            prefix=form.prefix,
+            item_title=form.item.title,
+            rating=_text(form["rating"].value()),
+            title=_text(form["title"].value()),
+            text=_text(form["text"].value()),
+            reply_text=form.item.review.reply_text if form.item.review else "",
+            media=form.item.review.media if form.item.review else [],
+            errors=dict(form.errors),
+        )
+        for form in item_forms
+    ]
+    nps_fields = NpsFields(
+        score=_text(nps_form["score"].value()), comment=_text(nps_form["comment"].value()), errors=dict(nps_form.errors)
+    )
+    questions = [
+        SurveyFields(
+            shown=shown,
+            name=field.html_name,
+            value=_text(field.value()),
+            errors=list(field.errors),
+        )
+        for shown, field in survey_form.rows()
+    ]
+    return items, nps_fields, questions
+
+
 def _render_page(
-    request: HttpRequest, opened: Opened, token: str, item_forms, nps_form, survey_form, *, status: int = 200
+    request: HttpRequest,
+    opened: Opened,
+    token: str,
+    shown: tuple[list[ItemFields], NpsFields, list[SurveyFields]],
+    *,
+    errors: list[str] = (),
+    status: int = 200,
 ):
-    policy = opened.policy
+    page = opened.page
+    items, nps, questions = shown
+    context = {
+        "shop": page.shop,
+        "order_number": page.order_number,
+        "item_sections": item_sections_html(
+            items,
+            token=token,
+            shop_name=page.shop.name,
+            photo_limit_mb=PHOTO_MAX_BYTES // MB,
+            video_limit_mb=VIDEO_MAX_BYTES // MB,
+            video_limit_seconds=VIDEO_MAX_SECONDS,
+            title_max=TITLE_MAX,
+            text_max=TEXT_MAX,
+        ),
+        "nps_section": nps_section_html(nps, shop_name=page.shop.name, comment_max=COMMENT_MAX)
+        if opened.survey is None or opened.survey.due
+        else "",
+        "survey_sections": survey_sections_html(questions, text_max=SURVEY_TEXT_MAX),
+        "errors": errors,
+        "page_errors": getattr(request, "page_errors", []),
+        "coupon_offered": bool(page.policy.coupon_code or page.coupon_code),
+        "coupon_description": page.policy.coupon_description,
+        "expires_at": opened.expires_at,
+        "answered": page.reviewed,
+    }
+    response = render(request, "customer/review_page.html", context, status=status)
+    response["Content-Language"] = opened.language
+    return response
+
+
+def _errors_listed(item_forms: list[ItemReviewForm], nps_form: NpsForm, survey_form: SurveyForm) -> list[str]:
+    """Every problem of the forms, each naming its item and field, for the list at the top of the page."""
     errors = []
     for form in item_forms:
         for name, messages in form.errors.items():
@@ -133,31 +224,7 @@ def _render_page(
     for form in (nps_form, survey_form):
         for name, messages in form.errors.items():
             errors.extend(f"{form.fields[name].label}: {message}" for message in messages)
-    context = {
-        "shop": opened.request.shop,
-        "order": opened.request.order,
-        "item_forms": item_forms,
-        "nps_form": nps_form,
-        "ask_nps": opened.survey is None or opened.survey.due,
-        "survey_form": survey_form,
-        "errors": errors,
-        "page_errors": getattr(request, "page_errors", []),
-        "coupon_offered": bool(policy.coupon_code or opened.request.coupon_code),
-        "coupon_description": policy.coupon_description,
-        "expires_at": opened.expires_at,
-        "token": token,
-        "title_max": TITLE_MAX,
-        "text_max": TEXT_MAX,
-        "comment_max": COMMENT_MAX,
-        "survey_text_max": SURVEY_TEXT_MAX,
-        "photo_limit_mb": PHOTO_MAX_BYTES // MB,
-        "video_limit_mb": VIDEO_MAX_BYTES // MB,
-        "video_limit_seconds": VIDEO_MAX_SECONDS,
-        "answered": opened.request.status == ReviewRequest.Status.REVIEWED,
-    }
-    response = render(request, "customer/review_page.html", context, status=status)
-    response["Content-Language"] = opened.language
-    return response
+    return errors
 
 
 def _stars_from(request: HttpRequest) -> int | None:
@@ -165,6 +232,7 @@ def _stars_from(request: HttpRequest) -> int | None:
     return int(value) if value in {"1", "2", "3", "4", "5"} else None
 
 
+@csrf_exempt  # the token in the URL is the secret; see the module's docstring
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def review_page(request: HttpRequest, token: str) -> HttpResponse:
@@ -183,7 +251,7 @@ def review_page(request: HttpRequest, token: str) -> HttpResponse:
                 response = render(
                     request,
                     "customer/review_too_large.html",
-                    {"shop": opened.request.shop, "limit_mb": REQUEST_MAX_BYTES // MB, "token": token},
+                    {"shop": opened.page.shop, "limit_mb": REQUEST_MAX_BYTES // MB, "token": token},
                     status=413,
                 )
             response["Content-Language"] = opened.language
@@ -191,20 +259,17 @@ def review_page(request: HttpRequest, token: str) -> HttpResponse:
     opened = _open(request, token)
     if not isinstance(opened, Opened):
         return opened
-    opened.survey = page_survey(
-        request=opened.request, policy=opened.policy, language=opened.language, now=timezone.now()
-    )
+    opened.survey = page_survey(page=opened.page, language=opened.language, now=timezone.now())
     with translation.override(opened.language):
         if request.method != "POST":
-            item_forms, nps_form, survey_form = _forms(opened, stars=_stars_from(request))
-            return _render_page(request, opened, token, item_forms, nps_form, survey_form)
+            return _render_page(request, opened, token, _fields_shown(opened, stars=_stars_from(request)))
         item_forms, nps_form, survey_form = _forms(opened, request.POST, request.FILES)
         # Every form is checked, so the customer sees all problems at once.
         checked = [form.is_valid() for form in [*item_forms, nps_form, survey_form]]
         if all(checked):
             answers = [
                 ItemAnswer(
-                    item_id=form.item.pk,
+                    item_id=form.item.id,
                     rating=form.cleaned_data["rating"],
                     title=form.cleaned_data["title"].strip(),
                     text=form.cleaned_data["text"].strip(),
@@ -223,7 +288,7 @@ def review_page(request: HttpRequest, token: str) -> HttpResponse:
                 for question_id, text, choice in survey_form.answers()
             ]
             nothing = all(answer.rating is None for answer in answers) and (nps is None or nps.score is None)
-            if nothing and not survey and opened.request.status != ReviewRequest.Status.REVIEWED:
+            if nothing and not survey and not opened.page.reviewed:
                 request.page_errors = [
                     _("Choose the stars for an item, or answer the question at the end.")
                     if opened.survey.due
@@ -232,13 +297,24 @@ def review_page(request: HttpRequest, token: str) -> HttpResponse:
             else:
                 try:
                     review_page_submit(
-                        request=opened.request, answers=answers, nps=nps, survey=survey, language=opened.language
+                        request=ReviewRequest.objects.get(pk=opened.page.request_id),
+                        answers=answers,
+                        nps=nps,
+                        survey=survey,
+                        language=opened.language,
                     )
                 except ValidationError as error:
                     _errors_to_forms(error, item_forms, request)
                 else:
                     return HttpResponseRedirect(reverse("review-thanks", args=[token]), status=303)
-        return _render_page(request, opened, token, item_forms, nps_form, survey_form, status=400)
+        return _render_page(
+            request,
+            opened,
+            token,
+            _fields_sent(opened, item_forms, nps_form, survey_form),
+            errors=_errors_listed(item_forms, nps_form, survey_form),
+            status=400,
+        )
 
 
 def _errors_to_forms(error: ValidationError, item_forms: list[ItemReviewForm], request: HttpRequest) -> None:
@@ -261,20 +337,20 @@ def review_thanks(request: HttpRequest, token: str) -> HttpResponse:
     opened = _open(request, token)
     if not isinstance(opened, Opened):
         return opened
-    review_request = opened.request
-    reviews = [item.review for item in review_request.items.all() if hasattr(item, "review")]
-    nps = getattr(review_request, "nps", None)
+    page = opened.page
+    reviews = [item.review for item in page.items if item.review is not None]
+    nps = page.nps
     if not reviews and nps is None:
         return HttpResponseRedirect(reverse("review-page", args=[token]))
-    policy = opened.policy
+    policy = page.policy
     with translation.override(opened.language):
         response = render(
             request,
             "customer/review_thanks.html",
             {
-                "shop": review_request.shop,
+                "shop": page.shop,
                 "reviews": reviews,
-                "coupon_code": review_request.coupon_code if reviews else "",
+                "coupon_code": page.coupon_code if reviews else "",
                 "coupon_description": policy.coupon_description,
                 "unhappy": any(review.rating <= 2 for review in reviews) or (nps is not None and nps.score <= 6),
                 "expires_at": opened.expires_at,
@@ -291,7 +367,7 @@ def review_media(request: HttpRequest, token: str, media_id: int) -> HttpRespons
     opened = _open(request, token)
     if not isinstance(opened, Opened):
         return opened if opened.status_code == 404 else _not_found(request)
-    media = ReviewMedia.objects.filter(pk=media_id, review__request=opened.request).first()
+    media = ReviewMedia.objects.filter(pk=media_id, review__request_id=opened.page.request_id).first()
     if media is None:
         return _not_found(request)
     return media_file_response(media)

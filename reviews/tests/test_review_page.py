@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 import pytest
 import time_machine
 from django.core.signing import b64_encode
+from django.test import Client
 
 from reviews.links import review_token, review_url
 from reviews.models import AttentionItem, NpsResponse, Review, ReviewEvent, ReviewRequest
@@ -89,6 +90,35 @@ class TestShowing:
         assert client.post(path, data).status_code == 303
         with django_assert_num_queries(4):  # and the photos of every review
             assert client.get(path).status_code == 200
+
+    def test_editing_shows_the_customers_answers_and_the_shops_reply_escaped(self, client, asked, clock, jpeg):
+        request, path = asked
+        data = answer(
+            request,
+            **{"Wool socks": {"rating": "2", "title": 'Not "warm" <b>', "text": "Itchy\n& thin", "photos": jpeg()}},
+        )
+        data.update({"nps-score": "6", "nps-comment": "Meh <i>"})
+        assert client.post(path, data).status_code == 303
+        review = Review.objects.get()
+        Review.objects.filter(pk=review.pk).update(reply_text="Sorry <script>\nWe will call you.")
+        page = client.get(path, {"stars": "5"}).content.decode()
+        socks = items(request)["Wool socks"].pk
+        assert f'value="2" id="id_item-{socks}-rating_2" aria-label="2 stars" checked' in page, "their stars, not 5"
+        assert 'value="Not &quot;warm&quot; &lt;b&gt;"' in page
+        assert "Itchy\n&amp; thin</textarea>" in page
+        assert "<p>Sorry &lt;script&gt;<br>We will call you.</p>" in page
+        assert f'<img src="{path}/m/{review.media.get().pk}" alt="Your photo">' in page
+        assert 'value="6" aria-label="6" checked' in page
+        assert "Meh &lt;i&gt;</textarea>" in page
+        assert "<script>" not in page
+        assert "<b>" not in page
+
+    def test_a_shop_without_a_review_policy_gets_the_default_link_life(self, client, asked, clock, policy):
+        request, path = asked
+        policy.delete()
+        assert client.get(path).status_code == 200
+        clock.move_to(ASKED_AT + 60 * DAY)
+        assert client.get(path).status_code == 410
 
     @pytest.mark.parametrize(
         ("language", "heading", "button", "error", "expired"),
@@ -201,6 +231,24 @@ class TestSending:
         assert too_long.status_code == 400
         assert "Wool socks · Title: Ensure this value has at most 150 characters" in too_long.content.decode()
         assert not Review.objects.exists()
+
+    def test_the_links_token_and_not_a_cookie_allows_a_post(self, asked, clock):
+        # Given a browser that keeps no cookie and sends no CSRF token
+        request, path = asked
+        browser = Client(enforce_csrf_checks=True)
+        data = answer(request, **{"Wool socks": {"rating": "4"}})
+        # When it opens the page and sends the form
+        opened = browser.get(path)
+        sent = browser.post(path, data)
+        # Then nothing asked it for a cookie, and the link alone stored the review
+        assert "Set-Cookie" not in opened
+        assert "csrfmiddlewaretoken" not in opened.content.decode()
+        assert sent.status_code == 303
+        assert Review.objects.get().rating == 4
+        # while the same form sent to a link whose token was changed reaches nothing
+        tampered = path[:-3] + ("AAA" if not path.endswith("AAA") else "BBB")
+        assert browser.post(tampered, answer(request, **{"Washing machine": {"rating": "1"}})).status_code == 404
+        assert Review.objects.count() == 1
 
     def test_a_body_over_the_limit_is_refused_before_it_is_read(self, client, asked, clock):
         _request, path = asked
