@@ -1,5 +1,6 @@
 """The journey map (the admin's landing page) and the list of orders behind each of its stages."""
 
+from functools import cache
 from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
@@ -26,7 +27,7 @@ from journeys.insight.journey import (
 from journeys.insight.pages import insight_render
 from journeys.insight.rules import CAMPAIGN_TRIGGERS
 from journeys.insight.scope import InsightScope, insight_scope_from_request
-from journeys.insight.tables import Column, Table
+from journeys.insight.tables import Column, LazyTable, Table
 
 PAGE = "insight_journey"
 ORDERS_PER_PAGE = 50
@@ -120,29 +121,8 @@ def _rule_notes(rules: list[RuleFigure]) -> list[str]:
     ]
 
 
-def journey_map_view(request):
-    scope, form = insight_scope_from_request(request)
-    figures = journey_figures(scope) if scope.shop_ids else JourneyFigures([], 0, 0, 0)
-    rules = journey_rule_figures(scope) if scope.shop_ids else []
-    by_stage = _rules_by_stage(rules)
-    flow = flow_chart(
-        [
-            FlowStage(
-                label=str(figure.stage.label),
-                value=figure.orders,
-                shown=f"{figure.orders:,}",
-                conversion=_percent(figure.of_previous) if index else "",
-                dropped=f"−{figure.dropped:,}" if figure.dropped else "",
-                notes=_rule_notes(by_stage.get(figure.stage.name, [])),
-                description=str(figure.stage.description),
-                href=_stage_url(request, scope, figure.stage.name),
-            )
-            for index, figure in enumerate(figures.stages)
-        ],
-        title=_("The journey of the orders placed in the period"),
-        maximum=figures.placed,
-    )
-    stage_table = Table(
+def _stage_table(request, scope: InsightScope, figures: JourneyFigures) -> Table:
+    return Table(
         name="stages",
         title=_("Stages"),
         columns=[
@@ -167,6 +147,9 @@ def journey_map_view(request):
         ],
         link_key="url",
     )
+
+
+def _rule_table(request, scope: InsightScope, rules: list[RuleFigure]) -> Table:
     stage_labels = {spec.name: str(spec.label) for spec in journey_stages()}
     positions = {spec.name: spec.position for spec in journey_stages()}
     several_shops = len(scope.shop_ids) > 1
@@ -182,7 +165,7 @@ def journey_map_view(request):
         Column("clicked", _("Clicked"), numeric=True),
         Column("click_rate", _("Clicked, % of sent"), numeric=True, format="{:.1f}%"),
     ]
-    rule_table = Table(
+    return Table(
         name="rules",
         title=_("Rules at each stage"),
         columns=rule_columns,
@@ -203,23 +186,61 @@ def journey_map_view(request):
         link_key="url",
         note=_("Messages count in the period they were planned in, as on the rule performance page."),
     )
-    context = {
-        "figures": figures,
-        "flow": flow,
-        "headline": _headline(figures),
-        "shops_named": _shops_named(form, scope) if scope.shop_ids else "",
-        "legend": [(str(figure.stage.label), str(figure.stage.description)) for figure in figures.stages],
-        "cancelled_url": _stage_url(request, scope, "cancelled"),
-        "refunded_url": _stage_url(request, scope, "refunded"),
-        "app_list": _available_apps(request),
-    }
+
+
+def journey_map_view(request):
+    """The map. Each figure is read when first needed: `?csv=stages` reads the stages only, `?csv=rules` the
+    rules only, the page both, once."""
+    scope, form = insight_scope_from_request(request)
+
+    @cache
+    def figures() -> JourneyFigures:
+        return journey_figures(scope) if scope.shop_ids else JourneyFigures([], 0, 0, 0)
+
+    @cache
+    def rules() -> list[RuleFigure]:
+        return journey_rule_figures(scope) if scope.shop_ids else []
+
+    def context() -> dict:
+        by_stage = _rules_by_stage(rules())
+        flow = flow_chart(
+            [
+                FlowStage(
+                    label=str(figure.stage.label),
+                    value=figure.orders,
+                    shown=f"{figure.orders:,}",
+                    conversion=_percent(figure.of_previous) if index else "",
+                    dropped=f"−{figure.dropped:,}" if figure.dropped else "",
+                    notes=_rule_notes(by_stage.get(figure.stage.name, [])),
+                    description=str(figure.stage.description),
+                    href=_stage_url(request, scope, figure.stage.name),
+                )
+                for index, figure in enumerate(figures().stages)
+            ],
+            title=_("The journey of the orders placed in the period"),
+            maximum=figures().placed,
+        )
+        return {
+            "figures": figures(),
+            "flow": flow,
+            "headline": _headline(figures()),
+            "shops_named": _shops_named(form, scope) if scope.shop_ids else "",
+            "legend": [(str(figure.stage.label), str(figure.stage.description)) for figure in figures().stages],
+            "cancelled_url": _stage_url(request, scope, "cancelled"),
+            "refunded_url": _stage_url(request, scope, "refunded"),
+            "app_list": _available_apps(request),
+        }
+
     return insight_render(
         request,
         page=PAGE,
         template="admin/insight/journey.html",
         scope=scope,
         form=form,
-        tables=[stage_table, rule_table],
+        tables=[
+            LazyTable("stages", lambda: _stage_table(request, scope, figures())),
+            LazyTable("rules", lambda: _rule_table(request, scope, rules())),
+        ],
         context=context,
     )
 

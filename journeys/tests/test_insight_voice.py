@@ -326,6 +326,22 @@ def test_the_page_takes_a_fixed_number_of_queries(client, owner, june, django_as
     assert response.status_code == 200
 
 
+def test_a_csv_reads_only_its_own_table(client, owner, june, django_assert_num_queries):
+    client.force_login(owner)
+    client.get(PAGE, JUNE)  # warm the session and the content types
+
+    # The page's 21 less the panels (4) and the admin's menu (2): session, user, zone, memberships, shops (5);
+    # 4 sources × 2 periods (8); titles and units sold (2)
+    with django_assert_num_queries(15):
+        products = client.get(PAGE, {**JUNE, "csv": "products"})
+    # The five of the frame and the SLA panel's one: no ranking, no other panel
+    with django_assert_num_queries(6):
+        sla = client.get(PAGE, {**JUNE, "csv": "sla_attainment"})
+
+    assert len(products.content.decode().splitlines()) == 4  # header and the three products
+    assert sla.content.decode().splitlines()[1] == "First response,4,2,2,50.0"
+
+
 # --- the ranking on its own, with a stand-in source -------------------------------------------------------------
 
 

@@ -213,7 +213,15 @@ def review_voice_register() -> None:
             position=40,
         )
     )
-    voice_panel_register(VoicePanel(name="nps", title=gettext_lazy("NPS trend"), build=nps_panel, position=10))
     voice_panel_register(
-        VoicePanel(name="ratings", title=gettext_lazy("Rating distribution"), build=rating_panel, position=20)
+        VoicePanel(name="nps", title=gettext_lazy("NPS trend"), build=nps_panel, position=10, table="nps_trend")
+    )
+    voice_panel_register(
+        VoicePanel(
+            name="ratings",
+            title=gettext_lazy("Rating distribution"),
+            build=rating_panel,
+            position=20,
+            table="rating_distribution",
+        )
     )

@@ -96,6 +96,21 @@ def test_the_stage_table_downloads_as_csv(client, owner, seeded):
     ]
 
 
+def test_a_csv_reads_only_its_own_table(client, owner, seeded, django_assert_num_queries):
+    client.force_login(owner)
+
+    # The page's 10 less what the other table, the flow and the sidebar need: session, user, zone, roles, shops,
+    # and the stages in ONE query
+    with django_assert_num_queries(6):
+        stages = client.get(reverse("admin:index"), {**PERIOD, "csv": "stages"})
+    # ... or the period's messages per rule and the rules
+    with django_assert_num_queries(7):
+        rules = client.get(reverse("admin:index"), {**PERIOD, "csv": "rules"})
+
+    assert stages.content.decode().splitlines()[2] == "Paid,8,80.0,80.0,2,8"
+    assert rules.content.decode().splitlines()[2] == "Shipped,Shipped,yes,3,2,1,50.0"
+
+
 def test_the_rules_table_counts_each_rules_messages_of_the_period_by_stage(client, owner, seeded):
     client.force_login(owner)
 
