@@ -26,6 +26,7 @@ from merchant.services.shops import (
     membership_remove,
     membership_set,
     merchant_create,
+    merchant_defaults_complete,
     merchant_update,
     staff_user_get_or_create,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "membership_remove",
     "membership_set",
     "merchant_create",
+    "merchant_defaults_complete",
     "merchant_update",
     "order_cancel",
     "order_create",
