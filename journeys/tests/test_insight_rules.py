@@ -217,7 +217,6 @@ class TestFigures:
         assert 'aria-label="Lift against the holdout group, points (95% CI)"' in html
         assert "Their reminder" not in html
 
-
     def test_a_csv_of_counts_skips_the_outcomes_queries(self, client, owner, seeded, clock, django_assert_num_queries):
         client.force_login(owner)
 
