@@ -272,6 +272,20 @@ def test_the_page_draws_its_charts_as_svg(client, owner, june):
     assert "<script" not in page.split('<ul class="insight-tabs">')[1]
 
 
+@pytest.mark.parametrize(
+    ("language", "weeks", "western"),
+    [("zh-hans", ["6月1日", "6月8日", "6月22日"], "1 6月"), ("ko", ["6월 1일", "6월 8일", "6월 22일"], "1 6월")],
+)
+def test_the_nps_weeks_are_labelled_as_chinese_and_korean_write_a_day(client, owner, june, language, weeks, western):
+    client.force_login(owner)
+
+    page = client.get(PAGE, JUNE, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+
+    chart = page[page.index('id="voice-nps"') :]
+    assert all(f">{week}<" in chart for week in weeks)
+    assert western not in chart
+
+
 def test_the_ranking_downloads_as_csv_with_every_product(client, owner, june):
     client.force_login(owner)
 

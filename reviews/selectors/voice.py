@@ -7,7 +7,6 @@ Reviews hidden by staff are left out everywhere: they may only be hidden as fake
 
 from django.db.models import Count, F, QuerySet
 from django.db.models.functions import Substr
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -21,6 +20,7 @@ from journeys.insight.voice import (
     negative_signal_register,
     voice_panel_register,
 )
+from merchant.formats import date_named
 from reviews.models import NpsResponse, Review
 from reviews.models.feedback import DETRACTOR_MAX
 from reviews.selectors.nps import NpsFigures, nps_by_period
@@ -103,7 +103,7 @@ def detractor_signals(scope: InsightScope) -> list[tuple[int, str, int]]:
 
 
 def _period_label(figures: NpsFigures, period: str) -> str:
-    return date_format(figures.start, "j M" if period == "week" else "M Y")
+    return date_named(figures.start, "SHORT_MONTH_DAY_FORMAT" if period == "week" else "SHORT_YEAR_MONTH_FORMAT")
 
 
 def nps_panel(scope: InsightScope) -> VoicePanelContent:

@@ -78,6 +78,23 @@ def test_the_map_is_the_admins_landing_page_with_the_figures(client, owner, seed
     assert response.context["app_list"]  # the model sections the old index listed
 
 
+@pytest.mark.parametrize(
+    ("language", "start", "end"),
+    [("zh-hans", "2026年11月1日", "2026年11月30日"), ("ko", "2026년 11월 1일", "2026년 11월 30일")],
+)
+def test_the_period_reads_as_chinese_and_korean_write_a_date(client, owner, seeded, language, start, end):
+    client.force_login(owner)
+
+    page = client.get(reverse("admin:index"), PERIOD, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+
+    cohort = page[page.index('class="journey-cohort"') :]
+    cohort = cohort[: cohort.index("</p>")]
+    assert start in cohort
+    assert end in cohort
+    assert "Nov" not in cohort
+    assert "11月 2026" not in cohort
+
+
 def test_the_stage_table_downloads_as_csv(client, owner, seeded):
     client.force_login(owner)
 
