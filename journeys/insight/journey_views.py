@@ -115,8 +115,10 @@ def _rule_notes(rules: list[RuleFigure]) -> list[str]:
     clicked = sum(rule.clicked for rule in active)
     count = len(active)
     rules_words = _("1 rule") if count == 1 else _("%(count)d rules") % {"count": count}
+    # Outside the f-string, where makemessages finds the words to translate.
+    sent_words = _("%(sent)s sent") % {"sent": f"{sent:,}"}
     return [
-        f"{rules_words} · {_('%(sent)s sent') % {'sent': f'{sent:,}'}}",
+        f"{rules_words} · {sent_words}",
         _("%(clicked)s clicked") % {"clicked": f"{clicked:,}"},
     ]
 
@@ -128,7 +130,10 @@ def _stage_table(request, scope: InsightScope, figures: JourneyFigures) -> Table
         columns=[
             Column("stage", _("Stage")),
             Column("orders", _("Orders"), numeric=True),
+            # The labels below hold a percent sign, not a format: translators write it as they like.
+            # xgettext:no-python-format
             Column("of_previous", _("% of the stage before"), numeric=True, format="{:.1f}%"),
+            # xgettext:no-python-format
             Column("of_placed", _("% of orders placed"), numeric=True, format="{:.1f}%"),
             Column("dropped", _("Stopped before it"), numeric=True),
             Column("reached", _("Reached by any path"), numeric=True),
@@ -163,6 +168,7 @@ def _rule_table(request, scope: InsightScope, rules: list[RuleFigure]) -> Table:
         Column("planned", _("Planned"), numeric=True),
         Column("sent", _("Sent"), numeric=True),
         Column("clicked", _("Clicked"), numeric=True),
+        # xgettext:no-python-format
         Column("click_rate", _("Clicked, % of sent"), numeric=True, format="{:.1f}%"),
     ]
     return Table(
