@@ -34,7 +34,9 @@ def test_the_demo_fills_the_dispute_and_sla_panels_once(admin_client):
     everything = panels["dispute_win_rate"].table.rows[-1]
     assert (everything["won"], everything["lost"], everything["win_rate"]) == (3, 2, 60.0)
     assert panels["dispute_win_rate"].headline == "60%"
-    assert Dispute.objects.filter(status=Dispute.Status.SUBMITTED, external_id__startswith=EXTERNAL_ID_PREFIX).count() == 1
+    assert (
+        Dispute.objects.filter(status=Dispute.Status.SUBMITTED, external_id__startswith=EXTERNAL_ID_PREFIX).count() == 1
+    )
     # Of the history's 8 cases, 6 were answered and 6 resolved in time; other demo cases may fall due too
     history = Case.objects.filter(items__source__startswith=SOURCE_PREFIX)
     answered_in_time = [case.first_responded_at <= case.first_response_due_at for case in history]
