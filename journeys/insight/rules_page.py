@@ -299,7 +299,8 @@ def _rule_id_from(request) -> int | None:
 
 
 def insight_rules_view(request):
-    """The page. Queries: the person's shops, their rules, the counts, the SMS prices, one per outcome compared."""
+    """The page. Queries: the person's shops, their rules, the counts, the SMS prices, one per outcome compared
+    (a CSV of the rules, variants or reasons not sent reads no outcome)."""
     scope, form = insight_scope_from_request(request)
     rule_id = _rule_id_from(request)
     rules = rule_performance_rules(scope=scope) if scope.shop_ids else {}
