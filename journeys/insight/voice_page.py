@@ -133,10 +133,12 @@ def voice_view(request):
             "panels": [(panel, panel_content(panel)) for panel in shown_panels],
         }
 
-    tables = [LazyTable("products", ranking)]
-    tables += [
-        LazyTable(panel.table, lambda panel=panel: panel_content(panel).table) for panel in shown_panels if panel.table
-    ]
+    tables: list[Table | LazyTable] = [LazyTable("products", ranking)]
+    for panel in shown_panels:
+        if panel.table:
+            tables.append(LazyTable(panel.table, lambda panel=panel: panel_content(panel).table))
+        elif (content := panel_content(panel)).table is not None:
+            tables.append(content.table)  # a panel that does not name its table is built to find it
     return insight_render(
         request,
         page=PAGE_NAME,

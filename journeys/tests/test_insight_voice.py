@@ -28,7 +28,15 @@ import time_machine
 
 from journeys.insight import voice
 from journeys.insight.scope import InsightScope
-from journeys.insight.voice import SignalSource, negative_signal_register, product_voice_list
+from journeys.insight.tables import Column, Table
+from journeys.insight.voice import (
+    SignalSource,
+    VoicePanel,
+    VoicePanelContent,
+    negative_signal_register,
+    product_voice_list,
+    voice_panel_register,
+)
 from merchant.models import Order
 from merchant.tests.factories import CustomerFactory, OrderFactory, OrderLineFactory, ProductFactory
 from returns.models import Case, Dispute, ReturnReason, ReturnRequest
@@ -456,3 +464,15 @@ def test_a_person_of_no_shop_sees_no_figures(client, db):
     assert response.status_code == 200
     assert "You do not belong to any shop yet." in response.content.decode()
     assert response.context["panels"] == []
+
+
+def test_a_panel_that_does_not_name_its_table_still_downloads_it(client, owner, only_stand_in_sources):
+    def stand_in(scope):
+        table = Table(name="stand_in", title="Stand-in", columns=[Column("n", "N", numeric=True)], rows=[{"n": 7}])
+        return VoicePanelContent(headline="7", table=table)
+
+    voice_panel_register(VoicePanel(name="stand_in", title="Stand-in", build=stand_in))
+    client.force_login(owner)
+
+    assert client.get(PAGE, {**JUNE, "csv": "stand_in"}).content.decode().splitlines() == ["N", "7"]
+    assert "Stand-in" in client.get(PAGE, JUNE).content.decode()
