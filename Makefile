@@ -31,9 +31,10 @@ install-test: $(VENV)/.installed-test ## Install the application and what the te
 .env:
 	cp .env.example .env
 
-setup: install .env ## Migrate the database, sync schedules, load the demo shop, create dev logins
+setup: install .env ## Migrate the database, sync schedules and shop defaults, load the demo shop, create dev logins
 	DEBUG=$${DEBUG:-true} $(PY) manage.py migrate --noinput
 	DEBUG=$${DEBUG:-true} $(PY) manage.py sync_schedules
+	DEBUG=$${DEBUG:-true} $(PY) manage.py sync_shop_defaults
 	DEBUG=$${DEBUG:-true} $(PY) manage.py seed_demo
 	DEBUG=$${DEBUG:-true} $(PY) manage.py devlogin
 

@@ -2,6 +2,10 @@
 
 journeys registers a listener that gives every new shop its default care rules. Listeners run
 inside the transaction that creates the shop, so a shop never exists without them.
+
+A listener creates only what the shop is missing and changes nothing it has (a rule the owner turned off
+or reworded stays so): `merchant_defaults_complete` runs them again for shops made before a default
+existed (`manage.py sync_shop_defaults`, run by `make setup` and on deploy).
 """
 
 from collections.abc import Callable

@@ -71,12 +71,13 @@ def _dispute_rules_for_new_shop(shop, *, is_demo: bool = False) -> None:
 def cases_wire() -> None:
     """The support queue: the hand-off handler (merchant.support_handoff), reply and survey triggers with their
     rules for every new shop, the listener flagging customers who keep checking their order (journeys.status),
-    and the demo's cases."""
+    and the demo's cases, with past weeks of decided disputes and answered cases for the dashboard."""
     from journeys.status import listeners as status_listeners
     from merchant.demo import register_demo_step
     from merchant.shop_listeners import register_on_created
     from merchant.support_handoff import handler_register
     from returns.demo_cases import cases_demo_step
+    from returns.demo_history import support_history_demo_step
     from returns.services.cases import case_from_handoff
     from returns.services.status_checks import case_flag_status_checks
     from returns.triggers.cases import case_rules_ensure, case_triggers_register
@@ -86,6 +87,7 @@ def cases_wire() -> None:
     status_listeners.register(case_flag_status_checks)
     register_on_created(case_rules_ensure)
     register_demo_step(cases_demo_step)
+    register_demo_step(support_history_demo_step)
 
 
 def auto_reply_wire() -> None:

@@ -1,5 +1,6 @@
 """The journey map (the admin's landing page) and the list of orders behind each of its stages."""
 
+from functools import cache
 from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
@@ -26,7 +27,7 @@ from journeys.insight.journey import (
 from journeys.insight.pages import insight_render
 from journeys.insight.rules import CAMPAIGN_TRIGGERS
 from journeys.insight.scope import InsightScope, insight_scope_from_request
-from journeys.insight.tables import Column, Table
+from journeys.insight.tables import Column, LazyTable, Table
 
 PAGE = "insight_journey"
 ORDERS_PER_PAGE = 50
@@ -114,41 +115,25 @@ def _rule_notes(rules: list[RuleFigure]) -> list[str]:
     clicked = sum(rule.clicked for rule in active)
     count = len(active)
     rules_words = _("1 rule") if count == 1 else _("%(count)d rules") % {"count": count}
+    # Outside the f-string, where makemessages finds the words to translate.
+    sent_words = _("%(sent)s sent") % {"sent": f"{sent:,}"}
     return [
-        f"{rules_words} · {_('%(sent)s sent') % {'sent': f'{sent:,}'}}",
+        f"{rules_words} · {sent_words}",
         _("%(clicked)s clicked") % {"clicked": f"{clicked:,}"},
     ]
 
 
-def journey_map_view(request):
-    scope, form = insight_scope_from_request(request)
-    figures = journey_figures(scope) if scope.shop_ids else JourneyFigures([], 0, 0, 0)
-    rules = journey_rule_figures(scope) if scope.shop_ids else []
-    by_stage = _rules_by_stage(rules)
-    flow = flow_chart(
-        [
-            FlowStage(
-                label=str(figure.stage.label),
-                value=figure.orders,
-                shown=f"{figure.orders:,}",
-                conversion=_percent(figure.of_previous) if index else "",
-                dropped=f"−{figure.dropped:,}" if figure.dropped else "",
-                notes=_rule_notes(by_stage.get(figure.stage.name, [])),
-                description=str(figure.stage.description),
-                href=_stage_url(request, scope, figure.stage.name),
-            )
-            for index, figure in enumerate(figures.stages)
-        ],
-        title=_("The journey of the orders placed in the period"),
-        maximum=figures.placed,
-    )
-    stage_table = Table(
+def _stage_table(request, scope: InsightScope, figures: JourneyFigures) -> Table:
+    return Table(
         name="stages",
         title=_("Stages"),
         columns=[
             Column("stage", _("Stage")),
             Column("orders", _("Orders"), numeric=True),
+            # The labels below hold a percent sign, not a format: translators write it as they like.
+            # xgettext:no-python-format
             Column("of_previous", _("% of the stage before"), numeric=True, format="{:.1f}%"),
+            # xgettext:no-python-format
             Column("of_placed", _("% of orders placed"), numeric=True, format="{:.1f}%"),
             Column("dropped", _("Stopped before it"), numeric=True),
             Column("reached", _("Reached by any path"), numeric=True),
@@ -167,6 +152,9 @@ def journey_map_view(request):
         ],
         link_key="url",
     )
+
+
+def _rule_table(request, scope: InsightScope, rules: list[RuleFigure]) -> Table:
     stage_labels = {spec.name: str(spec.label) for spec in journey_stages()}
     positions = {spec.name: spec.position for spec in journey_stages()}
     several_shops = len(scope.shop_ids) > 1
@@ -180,9 +168,10 @@ def journey_map_view(request):
         Column("planned", _("Planned"), numeric=True),
         Column("sent", _("Sent"), numeric=True),
         Column("clicked", _("Clicked"), numeric=True),
+        # xgettext:no-python-format
         Column("click_rate", _("Clicked, % of sent"), numeric=True, format="{:.1f}%"),
     ]
-    rule_table = Table(
+    return Table(
         name="rules",
         title=_("Rules at each stage"),
         columns=rule_columns,
@@ -203,23 +192,61 @@ def journey_map_view(request):
         link_key="url",
         note=_("Messages count in the period they were planned in, as on the rule performance page."),
     )
-    context = {
-        "figures": figures,
-        "flow": flow,
-        "headline": _headline(figures),
-        "shops_named": _shops_named(form, scope) if scope.shop_ids else "",
-        "legend": [(str(figure.stage.label), str(figure.stage.description)) for figure in figures.stages],
-        "cancelled_url": _stage_url(request, scope, "cancelled"),
-        "refunded_url": _stage_url(request, scope, "refunded"),
-        "app_list": _available_apps(request),
-    }
+
+
+def journey_map_view(request):
+    """The map. Each figure is read when first needed: `?csv=stages` reads the stages only, `?csv=rules` the
+    rules only, the page both, once."""
+    scope, form = insight_scope_from_request(request)
+
+    @cache
+    def figures() -> JourneyFigures:
+        return journey_figures(scope) if scope.shop_ids else JourneyFigures([], 0, 0, 0)
+
+    @cache
+    def rules() -> list[RuleFigure]:
+        return journey_rule_figures(scope) if scope.shop_ids else []
+
+    def context() -> dict:
+        by_stage = _rules_by_stage(rules())
+        flow = flow_chart(
+            [
+                FlowStage(
+                    label=str(figure.stage.label),
+                    value=figure.orders,
+                    shown=f"{figure.orders:,}",
+                    conversion=_percent(figure.of_previous) if index else "",
+                    dropped=f"−{figure.dropped:,}" if figure.dropped else "",
+                    notes=_rule_notes(by_stage.get(figure.stage.name, [])),
+                    description=str(figure.stage.description),
+                    href=_stage_url(request, scope, figure.stage.name),
+                )
+                for index, figure in enumerate(figures().stages)
+            ],
+            title=_("The journey of the orders placed in the period"),
+            maximum=figures().placed,
+        )
+        return {
+            "figures": figures(),
+            "flow": flow,
+            "headline": _headline(figures()),
+            "shops_named": _shops_named(form, scope) if scope.shop_ids else "",
+            "legend": [(str(figure.stage.label), str(figure.stage.description)) for figure in figures().stages],
+            "cancelled_url": _stage_url(request, scope, "cancelled"),
+            "refunded_url": _stage_url(request, scope, "refunded"),
+            "app_list": _available_apps(request),
+        }
+
     return insight_render(
         request,
         page=PAGE,
         template="admin/insight/journey.html",
         scope=scope,
         form=form,
-        tables=[stage_table, rule_table],
+        tables=[
+            LazyTable("stages", lambda: _stage_table(request, scope, figures())),
+            LazyTable("rules", lambda: _rule_table(request, scope, rules())),
+        ],
         context=context,
     )
 

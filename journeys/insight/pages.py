@@ -2,7 +2,9 @@
 
 A page's view builds its scope with `insight_scope_from_request`, reads figures through selectors, and
 answers with `insight_render`, which serves `?csv=<table name>` as a download of that table with the
-same filter, so every table on every page exports exactly what the person sees.
+same filter, so every table on every page exports exactly what the person sees. A view hands its tables
+as `LazyTable`s and its context as a function when they cost queries: a CSV download then builds only
+the table asked for, and the page builds everything once.
 """
 
 from collections.abc import Callable, Sequence
@@ -13,7 +15,7 @@ from django.http import Http404
 from django.template.response import TemplateResponse
 
 from journeys.insight.scope import InsightFilterForm, InsightScope
-from journeys.insight.tables import Table, table_csv_response
+from journeys.insight.tables import LazyTable, Table, table_built, table_csv_response
 from merchant.admin_site import AdminPage, admin_page_register
 
 
@@ -47,18 +49,25 @@ def insight_render(
     template: str,
     scope: InsightScope,
     form: InsightFilterForm,
-    tables: Sequence[Table] = (),
-    context: dict[str, Any] | None = None,
+    tables: Sequence[Table | LazyTable] = (),
+    context: dict[str, Any] | Callable[[], dict[str, Any]] | None = None,
     status: int | None = None,
 ):
-    """The page, or with `?csv=<name>` the named table as CSV (404 for a name the page has not)."""
+    """The page, or with `?csv=<name>` the named table as CSV (404 for a name the page has not).
+
+    For a CSV only the named table is built and `context`, when a function, is not called."""
     wanted = request.GET.get("csv")
     if wanted is not None:
         table = next((table for table in tables if table.name == wanted), None)
-        if table is None:
+        built = table_built(table) if table is not None else None
+        if built is None:
             raise Http404
-        return table_csv_response(table, scope=scope)
+        return table_csv_response(built, scope=scope)
     from django.contrib import admin
+
+    if callable(context):
+        context = context()
+    built = [found for found in (table_built(table) for table in tables) if found is not None]
 
     query = request.GET.copy()
     query.pop("csv", None)
@@ -73,7 +82,7 @@ def insight_render(
             "insight_page": page,
             "scope": scope,
             "form": form,
-            "tables": {table.name: table for table in tables},
+            "tables": {table.name: table for table in built},
             "filter_query": query.urlencode(),
             **(context or {}),
         },

@@ -208,12 +208,18 @@ def rule_performance_rules(*, scope: InsightScope) -> dict[int, CareRule]:
 
 
 def rule_performance_list(
-    *, scope: InsightScope, rules: dict[int, CareRule], rule_id: int | None = None, now: dt.datetime | None = None
+    *,
+    scope: InsightScope,
+    rules: dict[int, CareRule],
+    rule_id: int | None = None,
+    now: dt.datetime | None = None,
+    with_outcomes: bool = True,
 ) -> list[RulePerformance]:
     """Per rule (active, or with messages planned in the period) and per variant: counts, cost and outcomes.
 
     `rules` comes from `rule_performance_rules` (the caller answers 404 for a `rule_id` not among them).
-    Queries: one for the counts, one for the SMS prices, one per outcome that has compared messages.
+    Queries: one for the counts, one for the SMS prices, one per outcome that has compared messages (none
+    with `with_outcomes=False`, which leaves the outcomes out: the lists of outcomes are empty then).
     """
     now = now or timezone.now()
     messages = _messages_of(scope, rule_id)
@@ -229,13 +235,17 @@ def rule_performance_list(
         for rule in rules.values()
         if (rule_id is None or rule.pk == rule_id) and (rule.is_active or rule.pk in by_variant)
     ]
-    outcome_counts = _outcome_counts(messages, shown, by_variant, now)
+    outcome_counts = _outcome_counts(messages, shown, by_variant, now) if with_outcomes else {}
     prices = _sms_prices(scope)
     performance = []
     for rule in shown:
         variants = []
         total = Counts()
-        applicable = [spec for spec in rule_outcomes() if spec.triggers is None or rule.trigger in spec.triggers]
+        applicable = [
+            spec
+            for spec in (rule_outcomes() if with_outcomes else [])
+            if spec.triggers is None or rule.trigger in spec.triggers
+        ]
         rule_outcome = {spec.name: OutcomeFigures(spec) for spec in applicable}
         for (channel, language), counts in sorted(by_variant.get(rule.pk, {}).items()):
             total.add(counts)

@@ -5,6 +5,8 @@ Registered from `JourneysConfig.ready()` as the admin page `insight_rules` (/adm
 downloads as CSV (`?csv=rules|variants|not_sent|outcomes`).
 """
 
+from functools import cache
+
 from django.http import Http404
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -22,7 +24,7 @@ from journeys.insight.rules import (
 )
 from journeys.insight.scope import insight_scope_from_request
 from journeys.insight.stats import points
-from journeys.insight.tables import Column, Table
+from journeys.insight.tables import Column, LazyTable, Table
 from journeys.models import Channel, Message
 from journeys.triggers import trigger_get
 from merchant.models import LANGUAGE_CHOICES
@@ -102,8 +104,13 @@ def _outcome_row(rule: RulePerformance, variant: str, figures: OutcomeFigures) -
     }
 
 
+# The names of the tables of `rule_performance_tables`, in its order.
+RULE_TABLE_NAMES = ("rules", "variants", "not_sent", "outcomes")
+
+
 def rule_performance_tables(performance: list[RulePerformance], *, focus_url) -> list[Table]:
-    """The page's four tables: rules, their variants, why messages were not sent, outcomes against the holdout."""
+    """The page's four tables (RULE_TABLE_NAMES): rules, their variants, why messages were not sent, outcomes
+    against the holdout."""
     many_shops = len({item.rule.shop_id for item in performance}) > 1
     shop_column = [Column("shop", _("Shop"))] if many_shops else []
     rules_rows, variant_rows, not_sent_rows, outcome_rows = [], [], [], []
@@ -292,13 +299,13 @@ def _rule_id_from(request) -> int | None:
 
 
 def insight_rules_view(request):
-    """The page. Queries: the person's shops, their rules, the counts, the SMS prices, one per outcome compared."""
+    """The page. Queries: the person's shops, their rules, the counts, the SMS prices, one per outcome compared
+    (a CSV of the rules, variants or reasons not sent reads no outcome)."""
     scope, form = insight_scope_from_request(request)
     rule_id = _rule_id_from(request)
     rules = rule_performance_rules(scope=scope) if scope.shop_ids else {}
     if rule_id is not None and rule_id not in rules:
         raise Http404  # another shop's rule, or none: no existence leak
-    performance = rule_performance_list(scope=scope, rules=rules, rule_id=rule_id) if scope.shop_ids else []
     query = request.GET.copy()
     query.pop("csv", None)
     query.pop("rule", None)
@@ -307,21 +314,37 @@ def insight_rules_view(request):
     def focus_url(pk: int) -> str:
         return f"{base}?{urlencode({**query.dict(), 'rule': pk})}"
 
-    tables = rule_performance_tables(performance, focus_url=focus_url)
-    overview = _overview(tables[0], tables[1])
+    # Each outcome costs a query: a CSV of another table goes without them.
+    with_outcomes = request.GET.get("csv") in (None, "outcomes")
+
+    @cache
+    def reading() -> tuple[list[RulePerformance], list[Table]]:
+        performance = (
+            rule_performance_list(scope=scope, rules=rules, rule_id=rule_id, with_outcomes=with_outcomes)
+            if scope.shop_ids
+            else []
+        )
+        return performance, rule_performance_tables(performance, focus_url=focus_url)
+
+    def context() -> dict:
+        performance, tables = reading()
+        return {
+            "focus": rules.get(rule_id) if rule_id is not None else None,
+            "all_rules_url": f"{base}?{query.urlencode()}" if query else base,
+            "overview": _overview(tables[0], tables[1]),
+            **_charts(performance, focus_url=focus_url),
+        }
+
     return insight_render(
         request,
         page=PAGE_NAME,
         template="admin/insight/rules.html",
         scope=scope,
         form=form,
-        tables=tables,
-        context={
-            "focus": rules.get(rule_id) if rule_id is not None else None,
-            "all_rules_url": f"{base}?{query.urlencode()}" if query else base,
-            "overview": overview,
-            **_charts(performance, focus_url=focus_url),
-        },
+        tables=[
+            LazyTable(name, lambda index=index: reading()[1][index]) for index, name in enumerate(RULE_TABLE_NAMES)
+        ],
+        context=context,
     )
 
 

@@ -2,7 +2,7 @@
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +54,19 @@ class Table:
             css = row.get(self.row_class_key, "") if self.row_class_key else ""
             lines.append((f'<tr class="{escape(css)}">' if css else "<tr>") + "".join(cells) + "</tr>")
         return mark_safe("".join(lines))  # noqa: S308 - every value above went through escape()
+
+
+@dataclass(frozen=True)
+class LazyTable:
+    """A table named before it is built: a page's `?csv=<name>` builds only the table asked for, not the page's
+    other tables and charts (`build` runs the queries of that table alone)."""
+
+    name: str
+    build: Callable[[], "Table | None"]  # None: nothing to show under this name after all
+
+
+def table_built(table: "Table | LazyTable") -> "Table | None":
+    return table.build() if isinstance(table, LazyTable) else table
 
 
 def _shown(column: Column, value: Any) -> str:

@@ -66,6 +66,9 @@ class VoicePanel:
     title: str
     build: Callable[[InsightScope], VoicePanelContent]
     position: int = 0
+    # The name of the table its content carries (VoicePanelContent.table), "" for none: the page's
+    # `?csv=<table>` builds only the panel that has it.
+    table: str = ""
 
 
 _sources: dict[str, SignalSource] = {}

@@ -5,6 +5,7 @@ ranks, draws and exports them.
 """
 
 from dataclasses import replace
+from functools import cache
 
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -13,11 +14,13 @@ from django.utils.translation import gettext_lazy
 from journeys.insight.charts import BarPair, bar_pair_chart
 from journeys.insight.pages import InsightPage, insight_render
 from journeys.insight.scope import InsightScope, insight_scope_from_request
-from journeys.insight.tables import Column, Table
+from journeys.insight.tables import Column, LazyTable, Table
 from journeys.insight.voice import (
     MIN_UNITS,
     ProductVoice,
     SignalSource,
+    VoicePanel,
+    VoicePanelContent,
     negative_signal_sources,
     product_voice_list,
     voice_panels,
@@ -86,28 +89,56 @@ def weights_note(sources: list[SignalSource], scope: InsightScope) -> str:
 
 
 def voice_view(request):
+    """The page. Each table is read when first needed: `?csv=products` reads the ranking only, the CSV of a
+    panel's table that panel only."""
     scope, form = insight_scope_from_request(request)
     sources = negative_signal_sources()
-    voices = product_voice_list(scope) if scope.shop_ids else []
-    ranking = ranking_table(voices, sources)
-    shown = with_product_links(ranking, limit=TOP_PRODUCTS)  # the same name: its CSV link serves every row
-    chart = bar_pair_chart(
-        [
-            BarPair(
-                voice.title,
-                before=voice.previous_per_100_units,
-                after=voice.per_100_units,
-                shown=f"{voice.per_100_units:.1f} ({trend_words(voice)})",
-                tone="bad" if voice.per_100_units > voice.previous_per_100_units else "",
-            )
-            for voice in voices[:CHART_PRODUCTS]
-        ],
-        title=_("Score per 100 units sold: this period and the period before"),
-        before_label=_("Period before"),
-        after_label=_("This period (red: worse than before)"),
-    )
-    panels = [(panel, panel.build(scope)) for panel in voice_panels()] if scope.shop_ids else []
-    tables = [ranking] + [content.table for _panel, content in panels if content.table is not None]
+
+    @cache
+    def voices() -> list[ProductVoice]:
+        return product_voice_list(scope) if scope.shop_ids else []
+
+    @cache
+    def ranking() -> Table:
+        return ranking_table(voices(), sources)
+
+    @cache
+    def panel_content(panel: VoicePanel) -> VoicePanelContent:
+        return panel.build(scope)
+
+    shown_panels = voice_panels() if scope.shop_ids else []
+
+    def context() -> dict:
+        chart = bar_pair_chart(
+            [
+                BarPair(
+                    voice.title,
+                    before=voice.previous_per_100_units,
+                    after=voice.per_100_units,
+                    shown=f"{voice.per_100_units:.1f} ({trend_words(voice)})",
+                    tone="bad" if voice.per_100_units > voice.previous_per_100_units else "",
+                )
+                for voice in voices()[:CHART_PRODUCTS]
+            ],
+            title=_("Score per 100 units sold: this period and the period before"),
+            before_label=_("Period before"),
+            after_label=_("This period (red: worse than before)"),
+        )
+        return {
+            # The same name as the ranking's table: its CSV link serves every row.
+            "ranking": with_product_links(ranking(), limit=TOP_PRODUCTS),
+            "ranking_total": len(ranking().rows),
+            "ranking_chart": chart if voices() else "",
+            "weights_note": weights_note(sources, scope),
+            "panels": [(panel, panel_content(panel)) for panel in shown_panels],
+        }
+
+    tables: list[Table | LazyTable] = [LazyTable("products", ranking)]
+    for panel in shown_panels:
+        if panel.table:
+            tables.append(LazyTable(panel.table, lambda panel=panel: panel_content(panel).table))
+        elif (content := panel_content(panel)).table is not None:
+            tables.append(content.table)  # a panel that does not name its table is built to find it
     return insight_render(
         request,
         page=PAGE_NAME,
@@ -115,13 +146,7 @@ def voice_view(request):
         scope=scope,
         form=form,
         tables=tables,
-        context={
-            "ranking": shown,
-            "ranking_total": len(ranking.rows),
-            "ranking_chart": chart if voices else "",
-            "weights_note": weights_note(sources, scope),
-            "panels": panels,
-        },
+        context=context,
     )
 
 

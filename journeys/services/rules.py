@@ -177,13 +177,18 @@ def care_rules_for_triggers_create(
     """One rule per trigger in `specs` with its defaults and the shipped copy in every language, on when
     `active(spec)` says so. Other apps give shops the rules of their triggers with it.
 
-    Idempotent: a rule of the same name is left as it is.
+    Idempotent, and safe for shops made long ago: a trigger the shop has a rule of already gets none, whatever
+    the owner named that rule, on or off, and its copy is left as the owner edited it (the shop's oldest rule of
+    the trigger is returned). A default name another of the shop's rules has taken gets the trigger's name
+    added, e.g. "Delivered (delivered)".
     """
     rules = []
     for spec in specs:
-        rule = CareRule.objects.filter(shop=shop, name=str(spec.label)).first()
+        rule = CareRule.objects.filter(shop=shop, trigger=spec.name).order_by("pk").first()
         if rule is None:
             rule = _default_rule(shop, spec)
+            if CareRule.objects.filter(shop=shop, name=rule.name).exists():
+                rule.name = f"{rule.name} ({spec.name})"[: CareRule._meta.get_field("name").max_length]
             rule.is_active = active(spec)
             rule = care_rule_save(rule=rule)
             default_templates_create(rule=rule)

@@ -5,9 +5,10 @@ delivery reach the shop's threshold within its window, journeys plans the `order
 message itself and tells every listener registered here: the support queue (returns) flags the
 order's case from `returns.wiring` (DESIGN.md §2: journeys never imports returns).
 
-A listener is called once per raised signal (at most once per order per window), inside the
-transaction that recorded the visit, in a savepoint: its rows commit with the visit, and a listener
-that fails rolls back only its own work and is logged; the visit is counted all the same.
+A listener is called once per raised signal (at most once per order per window: after each, the signal
+stays quiet for one window from the visit that raised it), inside the transaction that recorded the
+visit, in a savepoint: its rows commit with the visit, and a listener that fails rolls back only its own
+work and is logged; the visit is counted all the same.
 """
 
 import datetime as dt

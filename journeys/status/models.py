@@ -29,7 +29,8 @@ class OrderStatusVisit(models.Model):
         max_length=20, choices=Order.Status.choices, help_text=_("Where the order stood when the customer looked.")
     )
     at = models.DateTimeField(default=timezone.now)
-    # The visit that crossed the shop's threshold and raised `order_status_checked` (once per window).
+    # The visit that crossed the shop's threshold and raised `order_status_checked`; the signal stays quiet for
+    # one window from this visit's time (once per window).
     raised_signal = models.BooleanField(default=False)
 
     class Meta:

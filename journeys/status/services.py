@@ -6,6 +6,11 @@ is paid but not yet delivered reach the shop's threshold within its window (Stat
 24 hours by default), the `order_status_checked` trigger is raised, at most once per order per window:
 its rules plan a proactive update to the customer (journeys.services.external.message_plan), and the
 listeners of journeys.status.listeners hear of it (the support queue flags the order's case).
+
+After raising it the signal stays quiet for exactly one window, measured from the visit that raised it:
+the first counted visit at or after that visit's time + window_hours may raise it again, when the visits
+since the signal that fall within the window reach the threshold (the visits made while it was quiet
+count towards that).
 """
 
 import datetime as dt
@@ -69,7 +74,8 @@ def order_status_visit_record(*, order: Order, visitor: str, now: dt.datetime | 
 
     Guarantees: a browser's visits to one order within DEDUPE_WINDOW count once; the signal is raised only while
     the order is paid and not yet delivered, when the visits since the window began (and since the last signal)
-    reach the shop's threshold, and so at most once per order per window, also under concurrent beacons (the
+    reach the shop's threshold; after it is raised at T it stays quiet until T + window exactly (a visit at
+    T + window may raise it again), so at most once per order per window, also under concurrent beacons (the
     order's row is locked); raising plans the trigger's messages and tells the listeners in this transaction.
     """
     now = now or timezone.now()
@@ -86,11 +92,14 @@ def order_status_visit_record(*, order: Order, visitor: str, now: dt.datetime | 
     if order.status not in STATUS_CHECK_STATUSES:
         return VisitOutcome(counted=True, raised=False, visits_in_window=0, visit=visit)
     threshold = status_check_threshold_for(order.shop_id)
+    # The window is (now - window, now]: a visit exactly one window old has left it, and so has a signal raised
+    # exactly one window ago, which ends its quiet time at that moment.
     window_start = now - threshold.window
     recent = visits.filter(at__gt=window_start)
     facts = recent.aggregate(last_raised=Max("at", filter=Q(raised_signal=True)))
     if facts["last_raised"] is not None:
-        # Raised within this window already: once per window. Later visits count towards the next one.
+        # Raised less than one window ago: quiet until last_raised + window. The visits since count towards
+        # the next signal.
         count = recent.filter(at__gt=facts["last_raised"]).count()
         return VisitOutcome(counted=True, raised=False, visits_in_window=count, visit=visit)
     count = recent.count()

@@ -28,7 +28,15 @@ import time_machine
 
 from journeys.insight import voice
 from journeys.insight.scope import InsightScope
-from journeys.insight.voice import SignalSource, negative_signal_register, product_voice_list
+from journeys.insight.tables import Column, Table
+from journeys.insight.voice import (
+    SignalSource,
+    VoicePanel,
+    VoicePanelContent,
+    negative_signal_register,
+    product_voice_list,
+    voice_panel_register,
+)
 from merchant.models import Order
 from merchant.tests.factories import CustomerFactory, OrderFactory, OrderLineFactory, ProductFactory
 from returns.models import Case, Dispute, ReturnReason, ReturnRequest
@@ -272,6 +280,20 @@ def test_the_page_draws_its_charts_as_svg(client, owner, june):
     assert "<script" not in page.split('<ul class="insight-tabs">')[1]
 
 
+@pytest.mark.parametrize(
+    ("language", "weeks", "western"),
+    [("zh-hans", ["6月1日", "6月8日", "6月22日"], "1 6月"), ("ko", ["6월 1일", "6월 8일", "6월 22일"], "1 6월")],
+)
+def test_the_nps_weeks_are_labelled_as_chinese_and_korean_write_a_day(client, owner, june, language, weeks, western):
+    client.force_login(owner)
+
+    page = client.get(PAGE, JUNE, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+
+    chart = page[page.index('id="voice-nps"') :]
+    assert all(f">{week}<" in chart for week in weeks)
+    assert western not in chart
+
+
 def test_the_ranking_downloads_as_csv_with_every_product(client, owner, june):
     client.force_login(owner)
 
@@ -324,6 +346,22 @@ def test_the_page_takes_a_fixed_number_of_queries(client, owner, june, django_as
         response = client.get(PAGE, JUNE)
 
     assert response.status_code == 200
+
+
+def test_a_csv_reads_only_its_own_table(client, owner, june, django_assert_num_queries):
+    client.force_login(owner)
+    client.get(PAGE, JUNE)  # warm the session and the content types
+
+    # The page's 21 less the panels (4) and the admin's menu (2): session, user, zone, memberships, shops (5);
+    # 4 sources × 2 periods (8); titles and units sold (2)
+    with django_assert_num_queries(15):
+        products = client.get(PAGE, {**JUNE, "csv": "products"})
+    # The five of the frame and the SLA panel's one: no ranking, no other panel
+    with django_assert_num_queries(6):
+        sla = client.get(PAGE, {**JUNE, "csv": "sla_attainment"})
+
+    assert len(products.content.decode().splitlines()) == 4  # header and the three products
+    assert sla.content.decode().splitlines()[1] == "First response,4,2,2,50.0"
 
 
 # --- the ranking on its own, with a stand-in source -------------------------------------------------------------
@@ -426,3 +464,15 @@ def test_a_person_of_no_shop_sees_no_figures(client, db):
     assert response.status_code == 200
     assert "You do not belong to any shop yet." in response.content.decode()
     assert response.context["panels"] == []
+
+
+def test_a_panel_that_does_not_name_its_table_still_downloads_it(client, owner, only_stand_in_sources):
+    def stand_in(scope):
+        table = Table(name="stand_in", title="Stand-in", columns=[Column("n", "N", numeric=True)], rows=[{"n": 7}])
+        return VoicePanelContent(headline="7", table=table)
+
+    voice_panel_register(VoicePanel(name="stand_in", title="Stand-in", build=stand_in))
+    client.force_login(owner)
+
+    assert client.get(PAGE, {**JUNE, "csv": "stand_in"}).content.decode().splitlines() == ["N", "7"]
+    assert "Stand-in" in client.get(PAGE, JUNE).content.decode()

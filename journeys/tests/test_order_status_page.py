@@ -270,6 +270,35 @@ class TestWhatTheCustomerSees:
         assert "2 марта, 16:30" in page
         assert "Март" not in page
 
+    @pytest.mark.parametrize(
+        ("language", "zone", "shipped", "ships_by"),
+        [
+            # Shipped 2 March 13:30 UTC; ship-by 4 March 14:00 UTC (the page says it before the parcel leaves)
+            ("zh-hans", "Asia/Shanghai", "3月2日 21:30", "3月4日"),
+            ("ko", "Asia/Seoul", "3월 2일 22:30", "3월 4일"),
+        ],
+    )
+    def test_chinese_and_korean_dates_read_day_then_time_without_a_comma(
+        self, client, shop, language, zone, shipped, ships_by
+    ):
+        # Given a customer in Shanghai or Seoul with a shipped order, and another with an order still to ship
+        customer = CustomerFactory(shop=shop, language=language, time_zone=zone)
+        order = shipped_order(shop, customer)
+        waiting = placed_order(shop, customer, number="#1002")
+        orders.order_mark_paid(order=waiting, actor=SYSTEM, occurred_at=PLACED + dt.timedelta(minutes=5))
+
+        # When they open the pages
+        page = page_text(client.get(status_path(order)))
+        before_shipping = page_text(client.get(status_path(waiting)))
+
+        # Then the day and the 24-hour time follow each other as the language writes them
+        assert shipped in page
+        assert "日," not in page
+        assert "일," not in page
+        assert "오후" not in page, "a 24-hour time, as the order's other times"
+        assert ships_by in before_shipping
+        assert "03月" not in before_shipping, "no zero before the month"
+
     def test_a_tracking_url_that_is_not_a_web_address_is_not_linked(self, client, shop, mia):
         # Given a parcel whose platform sent a script as its tracking URL
         order = shipped_order(shop, mia)

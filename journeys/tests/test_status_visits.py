@@ -152,6 +152,33 @@ class TestSignal:
         assert len(signals(order)) == 1
         assert len(heard) == 1
 
+    def test_after_raising_it_stays_quiet_for_exactly_one_window(self, order, heard):
+        # Given the signal raised by the third visit at NOW, and two more visits while it is quiet
+        for name, hours in (("a", -2), ("b", -1), ("c", 0)):
+            self.visit(order, name, NOW + dt.timedelta(hours=hours))
+        self.visit(order, "d", NOW + dt.timedelta(hours=5))
+        self.visit(order, "e", NOW + dt.timedelta(hours=6))
+        window_ends = NOW + dt.timedelta(hours=24)
+
+        # When a visit comes a moment before the window has passed since the signal, it is quiet
+        just_before = self.visit(order, "f", window_ends - dt.timedelta(microseconds=1))
+        # and the next visit exactly one window after it raises the signal again, from the visits since
+        at_the_end = self.visit(order, "g", window_ends)
+
+        assert (just_before.raised, just_before.visits_in_window) == (False, 3)
+        assert (at_the_end.raised, at_the_end.visits_in_window) == (True, 4)
+        assert [checked.at for checked in heard] == [NOW, window_ends]
+        assert len(signals(order)) == 2
+
+    def test_a_shops_own_window_sets_how_long_it_stays_quiet(self, order, heard):
+        StatusCheckSettings.objects.create(shop=order.shop, visits=2, window_hours=2)
+        self.visit(order, "a", NOW - dt.timedelta(minutes=30))
+        assert self.visit(order, "b", NOW).raised
+        self.visit(order, "c", NOW + dt.timedelta(minutes=30))
+
+        assert not self.visit(order, "d", NOW + dt.timedelta(hours=2) - dt.timedelta(seconds=1)).raised
+        assert self.visit(order, "e", NOW + dt.timedelta(hours=2)).raised
+
     def test_visits_spread_over_more_than_the_window_raise_nothing(self, order, heard):
         self.visit(order, "phone", NOW - dt.timedelta(hours=30))
         self.visit(order, "phone", NOW - dt.timedelta(hours=12))

@@ -27,6 +27,7 @@ from merchant.services.shops import (
     membership_remove,
     membership_set,
     merchant_create,
+    merchant_defaults_complete,
     merchant_update,
     staff_user_get_or_create,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "membership_remove",
     "membership_set",
     "merchant_create",
+    "merchant_defaults_complete",
     "merchant_update",
     "order_cancel",
     "order_create",

@@ -53,6 +53,19 @@ def merchant_create(
     return shop
 
 
+@transaction.atomic
+def merchant_defaults_complete(*, shop: Merchant) -> Merchant:
+    """Give a shop made earlier what a new shop gets now, e.g. the default rule of a trigger added since.
+
+    Guarantees: idempotent; only what the shop is missing is created (the shop listeners' contract): a rule
+    the owner has for a default's trigger, on or off, renamed or reworded, is left as it is and gets no twin.
+    The model keeps no record of deleted rules, so a default rule someone deleted is created again, as a new
+    shop gets it; owners turn a rule off instead (the admin gives them no delete).
+    """
+    shop_listeners.notify_created(shop, is_demo=False)
+    return shop
+
+
 def staff_user_get_or_create(*, email: str, password: str | None = None) -> tuple[Any, str | None]:
     """The login for an email address, created as staff when missing.
 

@@ -248,7 +248,15 @@ def returns_voice_register() -> None:
     )
     voice_panel_register(
         VoicePanel(
-            name="dispute_win_rate", title=gettext_lazy("Dispute win rate"), build=dispute_win_rate_panel, position=30
+            name="dispute_win_rate",
+            title=gettext_lazy("Dispute win rate"),
+            build=dispute_win_rate_panel,
+            position=30,
+            table="dispute_win_rate",
         )
     )
-    voice_panel_register(VoicePanel(name="sla", title=gettext_lazy("SLA attainment"), build=sla_panel, position=40))
+    voice_panel_register(
+        VoicePanel(
+            name="sla", title=gettext_lazy("SLA attainment"), build=sla_panel, position=40, table="sla_attainment"
+        )
+    )

@@ -96,7 +96,7 @@ def return_policy_save(*, policy: ReturnPolicy, actor: Actor) -> ReturnPolicy:
 @transaction.atomic
 def return_rules_default_create(*, shop: Merchant) -> list[CareRule]:
     """The care rules of return messages with the shipped copy in every language, all on: the customer asked for
-    the return and expects to hear about it. Idempotent: a rule of the same name stays as it is."""
+    the return and expects to hear about it. Idempotent: a trigger the shop has a rule of keeps that rule as it is."""
     from returns.wiring import requests_wire
 
     requests_wire()  # normally done at start-up; a test may have taken a trigger out of the registry

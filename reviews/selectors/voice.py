@@ -7,7 +7,6 @@ Reviews hidden by staff are left out everywhere: they may only be hidden as fake
 
 from django.db.models import Count, F, QuerySet
 from django.db.models.functions import Substr
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -21,6 +20,7 @@ from journeys.insight.voice import (
     negative_signal_register,
     voice_panel_register,
 )
+from merchant.formats import date_named
 from reviews.models import NpsResponse, Review
 from reviews.models.feedback import DETRACTOR_MAX
 from reviews.selectors.nps import NpsFigures, nps_by_period
@@ -103,7 +103,7 @@ def detractor_signals(scope: InsightScope) -> list[tuple[int, str, int]]:
 
 
 def _period_label(figures: NpsFigures, period: str) -> str:
-    return date_format(figures.start, "j M" if period == "week" else "M Y")
+    return date_named(figures.start, "SHORT_MONTH_DAY_FORMAT" if period == "week" else "SHORT_YEAR_MONTH_FORMAT")
 
 
 def nps_panel(scope: InsightScope) -> VoicePanelContent:
@@ -213,7 +213,15 @@ def review_voice_register() -> None:
             position=40,
         )
     )
-    voice_panel_register(VoicePanel(name="nps", title=gettext_lazy("NPS trend"), build=nps_panel, position=10))
     voice_panel_register(
-        VoicePanel(name="ratings", title=gettext_lazy("Rating distribution"), build=rating_panel, position=20)
+        VoicePanel(name="nps", title=gettext_lazy("NPS trend"), build=nps_panel, position=10, table="nps_trend")
+    )
+    voice_panel_register(
+        VoicePanel(
+            name="ratings",
+            title=gettext_lazy("Rating distribution"),
+            build=rating_panel,
+            position=20,
+            table="rating_distribution",
+        )
     )

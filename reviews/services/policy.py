@@ -45,7 +45,7 @@ def review_rules_default_create(*, shop: Merchant, is_active: bool = False) -> l
 
     Requests and reminders are off until the owner turns them on (on in the demo shop); follow-ups (sent only
     when a person writes one) and referral invitations (sent only when the policy turns referrals on) are on.
-    Idempotent: a rule of the same name stays as it is.
+    Idempotent: a trigger the shop has a rule of keeps that rule as it is.
     """
     review_triggers_register()  # normally done at start-up; a test may have taken a trigger out of the registry
     return care_rules_for_triggers_create(

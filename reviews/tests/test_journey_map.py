@@ -78,6 +78,23 @@ def test_the_map_is_the_admins_landing_page_with_the_figures(client, owner, seed
     assert response.context["app_list"]  # the model sections the old index listed
 
 
+@pytest.mark.parametrize(
+    ("language", "start", "end"),
+    [("zh-hans", "2026年11月1日", "2026年11月30日"), ("ko", "2026년 11월 1일", "2026년 11월 30일")],
+)
+def test_the_period_reads_as_chinese_and_korean_write_a_date(client, owner, seeded, language, start, end):
+    client.force_login(owner)
+
+    page = client.get(reverse("admin:index"), PERIOD, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+
+    cohort = page[page.index('class="journey-cohort"') :]
+    cohort = cohort[: cohort.index("</p>")]
+    assert start in cohort
+    assert end in cohort
+    assert "Nov" not in cohort
+    assert "11月 2026" not in cohort
+
+
 def test_the_stage_table_downloads_as_csv(client, owner, seeded):
     client.force_login(owner)
 
@@ -94,6 +111,21 @@ def test_the_stage_table_downloads_as_csv(client, owner, seeded):
         "Bought again,1,50.0,10.0,1,2",
         "Advocate,1,100.0,10.0,0,2",
     ]
+
+
+def test_a_csv_reads_only_its_own_table(client, owner, seeded, django_assert_num_queries):
+    client.force_login(owner)
+
+    # The page's 10 less what the other table, the flow and the sidebar need: session, user, zone, roles, shops,
+    # and the stages in ONE query
+    with django_assert_num_queries(6):
+        stages = client.get(reverse("admin:index"), {**PERIOD, "csv": "stages"})
+    # ... or the period's messages per rule and the rules
+    with django_assert_num_queries(7):
+        rules = client.get(reverse("admin:index"), {**PERIOD, "csv": "rules"})
+
+    assert stages.content.decode().splitlines()[2] == "Paid,8,80.0,80.0,2,8"
+    assert rules.content.decode().splitlines()[2] == "Shipped,Shipped,yes,3,2,1,50.0"
 
 
 def test_the_rules_table_counts_each_rules_messages_of_the_period_by_stage(client, owner, seeded):
