@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('journeys', '0009_message_group_statistics'),
+        ('journeys', '0010_existing_shops_get_status_check_rule'),
     ]
 
     operations = [
