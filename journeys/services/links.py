@@ -17,10 +17,10 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
-from django.urls import reverse
 from django.utils import timezone
 
 from journeys.models import Message, TrackedLink
+from journeys.token_urls import token_path
 
 # ASCII URL characters only: a URL written straight before CJK text ("https://x.cn/a查看") ends there.
 _URL = re.compile(r"https?://[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+", re.IGNORECASE)
@@ -117,7 +117,7 @@ def links_replace(text: str, short: dict[str, str], *, is_html: bool = False) ->
 
 
 def tracked_link_url(token: str) -> str:
-    return settings.PUBLIC_BASE_URL + reverse("tracked-link", args=[token])
+    return settings.PUBLIC_BASE_URL + token_path("tracked-link", token)
 
 
 def tracked_links_for(*, message: Message, urls: Iterable[str]) -> dict[str, str]:
