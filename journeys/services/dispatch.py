@@ -1318,6 +1318,7 @@ class Dispatcher:
 
 
 _collector_settles = 0
+COLLECTOR_YOUNG_THRESHOLD = 20_000
 
 
 def collector_settle() -> None:
@@ -1329,12 +1330,20 @@ def collector_settle() -> None:
     out of every later pass (`gc.freeze`). Done twice per process, when a drain starts and after
     its first batch has loaded what the first send loads lazily (templates, translations,
     providers), so what is frozen is the long-lived setup, not the garbage of each batch.
+
+    The youngest generation is collected after `COLLECTOR_YOUNG_THRESHOLD` net allocations instead of
+    Python's 700: a batch builds thousands of model instances that live until it is recorded, and at
+    700 the collector walked them about once per message sent (0.03 ms of CPU per message, measured
+    in-process); what a batch leaves is freed by reference counting anyway (messages_let_go_of_lines).
     """
     global _collector_settles
     if _collector_settles < 2:
         _collector_settles += 1
         gc.collect()
         gc.freeze()
+        young, middle, old = gc.get_threshold()
+        if 0 < young < COLLECTOR_YOUNG_THRESHOLD:  # 0: the process turned automatic collection off
+            gc.set_threshold(COLLECTOR_YOUNG_THRESHOLD, middle, old)
 
 
 def _pace_changes(message: Message, send_at: dt.datetime) -> dict[str, Any]:
