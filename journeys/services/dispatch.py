@@ -1307,6 +1307,15 @@ class Dispatcher:
                         break
                     sleep = idle_sleep if deadline is None else max(0, min(idle_sleep, deadline - time.monotonic()))
                     time.sleep(sleep)
+            # Stopping (idle, time, count or asked to): what was claimed and decided still goes out, as a
+            # batch always did; only a failure leaves it unsent, put back below.
+            if going := [send for sends in decided.values() for send in sends]:
+                decided.clear()
+                sends, _keep, put_back = self._pace(going, total)
+                outcomes.extend(put_back)
+                if sends:
+                    pool = self._ensure_pool(max(send.provider.concurrency for send in sends))
+                    in_flight.extend((pool.submit(self._send_one, send), send) for send in sends)
         finally:
             collect(wait=True)
             now = clock_now()

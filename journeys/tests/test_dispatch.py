@@ -226,6 +226,19 @@ class TestLeases:
         assert drain() == {"sent": 4}
         assert sorted(Counter(m["to"] for m in twilio.messages).values()) == [1] * 6
 
+    def test_a_drain_that_stops_at_its_count_sends_every_message_it_claimed(self, care_shop, twilio, noon):
+        for n in range(5):
+            shipped_order(care_shop, number=f"#{n}", phone=f"+49151123456{n:02d}")
+
+        with Dispatcher(channels=["sms"], batch_size=2) as dispatcher:
+            report = dispatcher.drain(max_messages=3)
+
+        assert report.claimed == 4, "two whole batches"
+        assert dict(report.tally) == {"sent": 4}
+        statuses = Counter(Message.objects.filter(trigger="shipped").values_list("status", flat=True))
+        assert statuses == {"sent": 4, "scheduled": 1}
+        assert twilio.count == 4
+
     def test_a_marketing_message_whose_send_may_have_happened_is_not_resent(self, care_shop, twilio, noon, rules):
         rule = rules["shipped"]
         CareRule.objects.filter(pk=rule.pk).update(message_class="marketing")
