@@ -9,18 +9,20 @@ a forwarded message keeps working for whoever has it.
 """
 
 import html
+import json
 import re
 import secrets
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
-from django.urls import reverse
 from django.utils import timezone
 
 from journeys.models import Message, TrackedLink
+from journeys.prepared_statements import prepared_cursor
+from journeys.token_urls import token_path
 
 # ASCII URL characters only: a URL written straight before CJK text ("https://x.cn/a查看") ends there.
 _URL = re.compile(r"https?://[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+", re.IGNORECASE)
@@ -117,7 +119,7 @@ def links_replace(text: str, short: dict[str, str], *, is_html: bool = False) ->
 
 
 def tracked_link_url(token: str) -> str:
-    return settings.PUBLIC_BASE_URL + reverse("tracked-link", args=[token])
+    return settings.PUBLIC_BASE_URL + token_path("tracked-link", token)
 
 
 def tracked_links_for(*, message: Message, urls: Iterable[str]) -> dict[str, str]:
@@ -125,12 +127,40 @@ def tracked_links_for(*, message: Message, urls: Iterable[str]) -> dict[str, str
     return tracked_links_for_many({message: list(urls)}).get(message.pk, {})
 
 
+_LINKS_INSERT = {
+    "postgresql": (
+        "INSERT INTO journeys_trackedlink (message_id, url, token, clicks, created_at) "
+        "SELECT v.message_id, v.url, v.token, 0, %s FROM unnest(%s::bigint[], %s::text[], %s::text[]) "
+        "AS v(message_id, url, token) ON CONFLICT DO NOTHING RETURNING message_id, url, token"
+    ),
+    # SQLite: the rows arrive as one JSON array of [message id, url, token]; "WHERE true" keeps the parser
+    # from reading ON CONFLICT as part of the SELECT.
+    "sqlite": (
+        "INSERT INTO journeys_trackedlink (message_id, url, token, clicks, created_at) "
+        "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), 0, %s "
+        "FROM json_each(%s) WHERE true ON CONFLICT DO NOTHING RETURNING message_id, url, token"
+    ),
+}
+
+
+def _links_insert(rows: list[tuple[int, str, str]]) -> list[tuple[int, str, str]]:
+    """Insert (message id, url, token) rows, skipping any that clash with an existing one; the rows inserted."""
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with prepared_cursor() as cursor:
+        if connection.vendor == "postgresql":
+            ids, urls, tokens = (list(column) for column in zip(*rows, strict=True))
+            cursor.execute(_LINKS_INSERT["postgresql"], [now, ids, urls, tokens])
+        else:
+            cursor.execute(_LINKS_INSERT["sqlite"], [now, json.dumps(rows)])
+        return [(int(pk), url, token) for pk, url, token in cursor.fetchall()]
+
+
 def tracked_links_for_many(urls_by_message: dict[Message, list[str]]) -> dict[int, dict[str, str]]:
     """Short links for many messages at once: message id -> {url: absolute short URL}.
 
-    Two queries however many messages and URLs (the dispatcher shortens a whole batch).
-    Guarantees: the same message and URL always get the same token (a retry sends the same
-    links); tokens are random and unique across all messages.
+    One statement for a batch of first sends, whose links are all new; one more when some message
+    already has links (a retry). Guarantees: the same message and URL always get the same token (a
+    retry sends the same links); tokens are random and unique across all messages.
     """
     wanted = {
         message.pk: [url for url in dict.fromkeys(urls) if _trackable(url)] for message, urls in urls_by_message.items()
@@ -138,29 +168,31 @@ def tracked_links_for_many(urls_by_message: dict[Message, list[str]]) -> dict[in
     wanted = {pk: urls for pk, urls in wanted.items() if urls}
     tokens: dict[int, dict[str, str]] = {}
     missing = wanted
-    for _attempt in range(3):  # a token collision (one in 2**64) leaves a URL out: draw again
+    for attempt in range(3):  # a token collision (one in 2**64) leaves a URL out: draw again
         if not missing:
             break
-        TrackedLink.objects.bulk_create(
-            [
-                TrackedLink(message_id=pk, url=url, token=secrets.token_urlsafe(TOKEN_BYTES))
-                for pk, urls in missing.items()
-                for url in urls
-            ],
-            ignore_conflicts=True,
+        inserted = _links_insert(
+            [(pk, url, secrets.token_urlsafe(TOKEN_BYTES)) for pk, urls in missing.items() for url in urls]
         )
-        tokens = {}
-        rows = TrackedLink.objects.filter(message_id__in=list(wanted)).values_list("message_id", "url", "token")
-        for pk, url, token in rows:
+        for pk, url, token in inserted:
             tokens.setdefault(pk, {})[url] = token
-        missing = {
-            pk: [url for url in urls if url not in tokens.get(pk, {})]
-            for pk, urls in wanted.items()
-            if any(url not in tokens.get(pk, {}) for url in urls)
-        }
+        missing = _links_missing(wanted, tokens)
+        if missing and attempt == 0:  # links made by an earlier send of the same messages
+            rows = TrackedLink.objects.filter(message_id__in=list(missing)).values_list("message_id", "url", "token")
+            for pk, url, token in rows:
+                tokens.setdefault(pk, {})[url] = token
+            missing = _links_missing(wanted, tokens)
     return {
         pk: {url: tracked_link_url(token) for url, token in by_url.items() if url in wanted.get(pk, ())}
         for pk, by_url in tokens.items()
+    }
+
+
+def _links_missing(wanted: dict[int, list[str]], tokens: dict[int, dict[str, str]]) -> dict[int, list[str]]:
+    return {
+        pk: [url for url in urls if url not in tokens.get(pk, {})]
+        for pk, urls in wanted.items()
+        if any(url not in tokens.get(pk, {}) for url in urls)
     }
 
 

@@ -19,12 +19,18 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 
-from journeys.models import ProviderPace
+from journeys.prepared_statements import prepared_cursor
 
 PACE_SHARE = 0.97
-LATE_TOLERANCE_SECONDS = 0.025
+# Spacing slots for 97% of the rate leaves about 31 ms of room in any one second. A send is checked
+# against its slot before its request is built and written; the rest of the room is for what follows the
+# check (the interpreter lock, the network, the provider's own clock). 25 ms left 6 ms, which a busy
+# machine overran (11 arrivals in one second at 10/s, 1,002 at 1,000/s, counted at the fake provider).
+LATE_TOLERANCE_SECONDS = 0.015
 # How far ahead one batch may take slots when it is sent as a whole (`Dispatcher.batch`).
 HORIZON = dt.timedelta(seconds=1)
 # A draining dispatcher takes slots in blocks of at most this span, each shortly before it is due, so
@@ -56,7 +62,21 @@ def pace_block(rate_per_second: float | None) -> int | None:
     return max(1, math.floor(BLOCK_SECONDS / pace_interval(rate_per_second))) if rate_per_second else None
 
 
-@transaction.atomic
+_PACE_LOCK = {
+    # The account's row, locked until the reservation commits (SQLite: the write transaction is the lock).
+    "postgresql": "SELECT next_slot_at, day, sent_on_day FROM journeys_providerpace WHERE key = %s FOR UPDATE",
+    "sqlite": "SELECT next_slot_at, day, sent_on_day FROM journeys_providerpace WHERE key = %s",
+}
+_PACE_CREATE = (
+    "INSERT INTO journeys_providerpace (key, rate_per_second, next_slot_at, daily_cap, day, sent_on_day, updated_at) "
+    "VALUES (%s, NULL, NULL, NULL, NULL, 0, %s) ON CONFLICT (key) DO NOTHING"
+)
+_PACE_WRITE = (
+    "UPDATE journeys_providerpace SET next_slot_at = %s, day = %s, sent_on_day = %s, rate_per_second = %s, "
+    "daily_cap = %s, updated_at = %s WHERE key = %s"
+)
+
+
 def pace_reserve(
     *,
     key: str,
@@ -70,30 +90,63 @@ def pace_reserve(
     """Take up to `wanted` (and at most `most`) slots of account `key`, none later than `now + horizon`.
 
     Guarantees: slots of one account never come closer than `pace_interval(rate)`, across all
-    dispatchers; no more than `daily_cap` slots are granted per UTC day.
+    dispatchers; no more than `daily_cap` slots are granted per UTC day. One short transaction
+    of two statements on the account's `ProviderPace` row (three the first time): a draining
+    dispatcher reserves a block of slots about thirty times a second.
     """
-    pace, _created = ProviderPace.objects.select_for_update().get_or_create(key=key)
-    today = now.date()
-    if pace.day != today:
-        pace.day, pace.sent_on_day = today, 0
-    cap_room = wanted if daily_cap is None else max(0, daily_cap - pace.sent_on_day)
-    over_cap = max(0, wanted - cap_room)
-    if rate_per_second:
-        interval = dt.timedelta(seconds=pace_interval(rate_per_second))
-        start = max(now, pace.next_slot_at or now)
-        room = math.floor((now + horizon - start) / interval) + 1 if start <= now + horizon else 0
-        granted = min(wanted - over_cap, room, wanted if most is None else most)
-        slots = [start + interval * n for n in range(granted)]
-        pace.next_slot_at = start + interval * granted
-        paced = [pace.next_slot_at + interval * n for n in range(wanted - over_cap - granted)]
-    else:
-        granted = min(wanted - over_cap, wanted if most is None else most)
-        slots = [now] * granted
-        paced = [now] * (wanted - over_cap - granted)
-    pace.sent_on_day += granted
-    pace.rate_per_second, pace.daily_cap = rate_per_second, daily_cap
-    pace.save()
+    ops = connection.ops
+    with transaction.atomic(), prepared_cursor() as cursor:
+        lock = _PACE_LOCK["postgresql" if connection.vendor == "postgresql" else "sqlite"]
+        cursor.execute(lock, [key])
+        row = cursor.fetchone()
+        if row is None:
+            cursor.execute(_PACE_CREATE, [key, ops.adapt_datetimefield_value(now)])
+            cursor.execute(lock, [key])
+            row = cursor.fetchone()
+        next_slot_at, day, sent_on_day = _pace_row(row)
+        today = now.date()
+        if day != today:
+            day, sent_on_day = today, 0
+        cap_room = wanted if daily_cap is None else max(0, daily_cap - sent_on_day)
+        over_cap = max(0, wanted - cap_room)
+        if rate_per_second:
+            interval = dt.timedelta(seconds=pace_interval(rate_per_second))
+            start = max(now, next_slot_at or now)
+            room = math.floor((now + horizon - start) / interval) + 1 if start <= now + horizon else 0
+            granted = min(wanted - over_cap, room, wanted if most is None else most)
+            slots = [start + interval * n for n in range(granted)]
+            next_slot_at = start + interval * granted
+            paced = [next_slot_at + interval * n for n in range(wanted - over_cap - granted)]
+        else:
+            granted = min(wanted - over_cap, wanted if most is None else most)
+            slots = [now] * granted
+            paced = [now] * (wanted - over_cap - granted)
+        sent_on_day += granted
+        cursor.execute(
+            _PACE_WRITE,
+            [
+                ops.adapt_datetimefield_value(next_slot_at),
+                ops.adapt_datefield_value(day),
+                sent_on_day,
+                rate_per_second,
+                daily_cap,
+                ops.adapt_datetimefield_value(now),
+                key,
+            ],
+        )
     midnight = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(0), tzinfo=dt.UTC)
     return Reservation(
-        slots=slots, paced=paced, over_cap=over_cap, cap_resets_at=midnight, next_free_at=pace.next_slot_at or now
+        slots=slots, paced=paced, over_cap=over_cap, cap_resets_at=midnight, next_free_at=next_slot_at or now
     )
+
+
+def _pace_row(row: tuple) -> tuple[dt.datetime | None, dt.date | None, int]:
+    """The row's values as Python: SQLite returns its dates and times as text."""
+    next_slot_at, day, sent_on_day = row
+    if isinstance(next_slot_at, str):
+        next_slot_at = parse_datetime(next_slot_at)
+    if next_slot_at is not None and timezone.is_naive(next_slot_at):
+        next_slot_at = next_slot_at.replace(tzinfo=dt.UTC)
+    if isinstance(day, str):
+        day = parse_date(day)
+    return next_slot_at, day, sent_on_day or 0

@@ -10,9 +10,9 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.urls import reverse
 
 from journeys.context import LinkSpec
+from journeys.token_urls import token_path
 from merchant.signed_links import signed_ids_make, signed_ids_read
 
 SALT = "journeys.order-status"
@@ -42,9 +42,7 @@ def order_status_token_read(token: str) -> StatusToken | None:
 
 def order_status_url(*, order_id: int, shop_id: int) -> str:
     """The absolute address of the order's status page (for messages, the admin and the demo)."""
-    return settings.PUBLIC_BASE_URL + reverse(
-        "order-status", args=[order_status_token(order_id=order_id, shop_id=shop_id)]
-    )
+    return settings.PUBLIC_BASE_URL + token_path("order-status", order_status_token(order_id=order_id, shop_id=shop_id))
 
 
 def _status_link(message) -> str:

@@ -4,6 +4,7 @@ send windows re-checked at claim, leases and crashed dispatchers, rate limits an
 import datetime as dt
 import gc
 import weakref
+from collections import Counter
 
 import pytest
 import time_machine
@@ -14,6 +15,7 @@ from django.utils import timezone
 
 from journeys.context import context_names
 from journeys.models import CareRule, ConsentRecord, Message, MessageTemplate
+from journeys.services import dispatch
 from journeys.services.dispatch import (
     Dispatcher,
     DispatchReport,
@@ -188,6 +190,54 @@ class TestLeases:
         written = messages_record(outcomes=[(message, {"status": "failed"})], owner="slow", now=timezone.now())
         assert written == 0
         assert shipped_message(order).status == "sent"
+
+    def test_the_next_batch_is_claimed_while_one_is_on_its_way_and_a_crash_then_loses_nothing(
+        self, care_shop, twilio, noon, monkeypatch
+    ):
+        """Batches overlap: one is decided while the one before is on its way. A dispatcher that fails then
+        has recorded what it sent, puts back what it decided but did not send, and leaves the batch it had
+        just claimed to the reaper; every message is sent exactly once."""
+        twilio.latency = 0.05
+        for n in range(6):
+            shipped_order(care_shop, number=f"#{n}", phone=f"+49151123456{n:02d}")
+        claim = dispatch.messages_claim
+        leased_when_claiming: list[int] = []
+
+        def claim_then_fail_on_the_third_batch(**kwargs):
+            claimed = claim(**kwargs)
+            if kwargs["channel"] == "sms" and claimed:
+                leased_when_claiming.append(Message.objects.filter(status="sending").count())
+                if len(leased_when_claiming) == 3:
+                    raise RuntimeError("the dispatcher failed")
+            return claimed
+
+        monkeypatch.setattr(dispatch, "messages_claim", claim_then_fail_on_the_third_batch)
+        with pytest.raises(RuntimeError, match="failed"):
+            drain(batch_size=2)
+        monkeypatch.undo()
+
+        assert leased_when_claiming == [2, 4, 4], "a batch was claimed while the one before was not yet recorded"
+        statuses = Counter(Message.objects.filter(trigger="shipped").values_list("status", flat=True))
+        assert statuses == {"sent": 2, "scheduled": 2, "sending": 2}
+        assert twilio.count == 2, "only the first batch went out"
+        assert messages_reap() == 0, "not before the lease runs out"
+        noon.shift(dt.timedelta(seconds=61))
+        assert messages_reap() == 2
+        assert drain() == {"sent": 4}
+        assert sorted(Counter(m["to"] for m in twilio.messages).values()) == [1] * 6
+
+    def test_a_drain_that_stops_at_its_count_sends_every_message_it_claimed(self, care_shop, twilio, noon):
+        for n in range(5):
+            shipped_order(care_shop, number=f"#{n}", phone=f"+49151123456{n:02d}")
+
+        with Dispatcher(channels=["sms"], batch_size=2) as dispatcher:
+            report = dispatcher.drain(max_messages=3)
+
+        assert report.claimed == 4, "two whole batches"
+        assert dict(report.tally) == {"sent": 4}
+        statuses = Counter(Message.objects.filter(trigger="shipped").values_list("status", flat=True))
+        assert statuses == {"sent": 4, "scheduled": 1}
+        assert twilio.count == 4
 
     def test_a_marketing_message_whose_send_may_have_happened_is_not_resent(self, care_shop, twilio, noon, rules):
         rule = rules["shipped"]
