@@ -94,7 +94,6 @@ APP_CODE_FILES = [
     "journeys/services/planning.py",
     "journeys/services/content.py",
     "journeys/providers/twilio.py",
-    "journeys/providers/keepalive.py",
     "journeys/services/pacing.py",
     "journeys/services/links.py",
     "journeys/token_urls.py",
