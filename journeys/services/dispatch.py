@@ -1199,6 +1199,12 @@ class Dispatcher:
         def unpaced_in_flight() -> list[Future]:
             return [future for future, send in in_flight if send.start_at is None]
 
+        def submit(sends: list[Send]) -> None:
+            """Start these sends on the sending threads (each waits for its slot, if it has one)."""
+            if sends:
+                pool = self._ensure_pool(max(send.provider.concurrency for send in sends))
+                in_flight.extend((pool.submit(self._send_one, send), send) for send in sends)
+
         try:
             while not should_stop():
                 total.reaped += self.reap_now_and_then()
@@ -1231,9 +1237,7 @@ class Dispatcher:
                                 sends, keep, put_back = self._pace(going, report, blocks=True)
                                 ready.extend(keep)
                                 outcomes.extend(put_back)
-                                if sends:
-                                    pool = self._ensure_pool(max(send.provider.concurrency for send in sends))
-                                    in_flight.extend((pool.submit(self._send_one, send), send) for send in sends)
+                                submit(sends)
                             # ...while what was just claimed is decided.
                             if ids:
                                 decided[channel], prepared = self._decide(ids, channel=channel, now=now, report=report)
@@ -1259,10 +1263,7 @@ class Dispatcher:
                         sends, keep, put_back = self._pace(waiting, report, blocks=True)
                         ready.extend(keep)
                         outcomes.extend(put_back)
-                        paced = [send for send in sends if send.start_at is not None]
-                        if paced:
-                            pool = self._ensure_pool(max(send.provider.concurrency for send in paced))
-                            in_flight.extend((pool.submit(self._send_one, send), send) for send in paced)
+                        submit([send for send in sends if send.start_at is not None])
                         unpaced = [send for send in sends if send.start_at is None]
                         if unpaced:
                             results = self._send_all(unpaced)
@@ -1313,9 +1314,7 @@ class Dispatcher:
                 decided.clear()
                 sends, _keep, put_back = self._pace(going, total)
                 outcomes.extend(put_back)
-                if sends:
-                    pool = self._ensure_pool(max(send.provider.concurrency for send in sends))
-                    in_flight.extend((pool.submit(self._send_one, send), send) for send in sends)
+                submit(sends)
         finally:
             collect(wait=True)
             now = clock_now()

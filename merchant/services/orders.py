@@ -132,9 +132,12 @@ def orders_next_order_refresh(*, customer_ids: Iterable[int | None] = (), shop_i
     the index on (customer, placed_at) of the orders not cancelled answers; run after a customer's orders were
     created, cancelled or moved to another customer."""
     ids = sorted({pk for pk in customer_ids if pk is not None})
-    orders = Order.objects.filter(shop_id=shop_id) if shop_id is not None else Order.objects.filter(customer_id__in=ids)
-    if shop_id is None and not ids:
-        return
+    if shop_id is not None:
+        orders = Order.objects.filter(shop_id=shop_id)
+    elif ids:
+        orders = Order.objects.filter(customer_id__in=ids)
+    else:
+        return  # guest orders only: no customer, no next order
     next_order = Order.objects.filter(
         customer_id=OuterRef("customer_id"), placed_at__gt=OuterRef("placed_at"), cancelled_at__isnull=True
     ).order_by("placed_at")
