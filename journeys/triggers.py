@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext_lazy as _
 
+from journeys.order_parts import order_parcels
 from merchant.models import Order, OrderEvent, Shipment
 
 S = Order.Status
@@ -105,7 +106,7 @@ def _stuck_parcel_still_applies(message) -> str:
     """The parcel is still quiet since the update the message was planned for."""
     shipment_id = message.step.split("-")[1] if message.step.startswith("shipment-") else None
     # Over the prefetched parcels of the batch, not one query per message.
-    shipment = next((s for s in message.order.shipments.all() if str(s.pk) == shipment_id), None)
+    shipment = next((s for s in order_parcels(message.order) if str(s.pk) == shipment_id), None)
     if shipment is None:
         return ""
     if shipment.status == Shipment.Status.DELIVERED:

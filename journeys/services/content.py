@@ -14,6 +14,7 @@ from django.conf import settings
 from journeys.campaigns.calendar import occurrence_holiday_name
 from journeys.context import links_all, values_all
 from journeys.models import Channel, Message, MessageClass, MessageTemplate
+from journeys.order_parts import order_lines, order_parcels
 from journeys.rendering import html_from_text, template_render
 from journeys.services.links import links_find, links_replace, tracked_links_for_many
 from journeys.services.planning import ORDER_STATUS_LABELS, phone_e164
@@ -89,7 +90,7 @@ def shop_context(shop: Merchant) -> dict[str, Any]:
 def order_context(order: Order | None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     if order is None:
         return {}, []
-    lines = list(order.lines.all())
+    lines = order_lines(order)
     return (
         {
             "number": order.number,
@@ -118,7 +119,7 @@ def message_shipment(message: Message) -> Shipment | None:
     """The parcel the message is about: the one of its step, else the order's latest."""
     if message.order is None:
         return None
-    shipments = list(message.order.shipments.all())
+    shipments = order_parcels(message.order)
     wanted = _step_id(message.step, "shipment")
     for shipment in shipments:
         if shipment.pk == wanted:

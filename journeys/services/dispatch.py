@@ -48,6 +48,7 @@ from journeys.models import (
     OverBudget,
     SmsAccount,
 )
+from journeys.order_parts import LOADED_LINES, LOADED_PARCELS, order_parts_let_go
 from journeys.prepared_statements import prepared_cursor
 from journeys.providers import provider_for_channel
 from journeys.providers.base import Envelope, Outcome, Provider, SendResult
@@ -277,8 +278,9 @@ def messages_for_sending(ids: list[int]) -> list[Message]:
         # without any costs no query more.
         .annotate(push_live=push_subscription_live_annotation())
         .prefetch_related(
-            Prefetch("lines", queryset=OrderLine.objects.only(*_LINE_FIELDS)),
-            Prefetch("shipments", queryset=Shipment.objects.only(*_SHIPMENT_FIELDS)),
+            # As plain lists (journeys.order_parts): no queryset per order.
+            Prefetch("lines", queryset=OrderLine.objects.only(*_LINE_FIELDS), to_attr=LOADED_LINES),
+            Prefetch("shipments", queryset=Shipment.objects.only(*_SHIPMENT_FIELDS), to_attr=LOADED_PARCELS),
         )
         .in_bulk({message.order_id for message in messages if message.order_id})
     )
@@ -316,7 +318,7 @@ def messages_let_go_of_lines(messages: list[Message]) -> None:
     for message in messages:
         order = message.order
         if order is not None:
-            order.__dict__.pop("_prefetched_objects_cache", None)
+            order_parts_let_go(order)
 
 
 # --- deciding, just before sending ------------------------------------------------------------------

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from journeys.context import ValueSpec
+from journeys.order_parts import order_parcels
 from journeys.triggers import ORDER_STATUS_CHECKED
 from merchant.models import Order, Shipment
 
@@ -40,7 +41,7 @@ def _day(moment, zone) -> str:
 def status_update_words(order: Order, *, language: str, time_zone: str) -> str:
     """Where `order` is, as a clause that follows "about order #1042," in `language`."""
     zone = _zone(time_zone)
-    shipments = list(order.shipments.all())
+    shipments = order_parcels(order)
     open_parcels = [parcel for parcel in shipments if parcel.status != Shipment.Status.DELIVERED]
     parcel = max(open_parcels or shipments, key=lambda found: found.shipped_at, default=None)
     with translation.override(language):

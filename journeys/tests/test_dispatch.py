@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from journeys.context import context_names
 from journeys.models import CareRule, ConsentRecord, Message, MessageTemplate
+from journeys.order_parts import LOADED_LINES, LOADED_PARCELS, order_lines
 from journeys.services import dispatch
 from journeys.services.dispatch import (
     Dispatcher,
@@ -310,12 +311,15 @@ class TestMemoryOfABatch:
         gc.disable()
         try:
             messages = messages_for_sending([message_id])
-            lines = list(messages[0].order.lines.all())
+            with CaptureQueriesContext(connection) as queries:
+                lines = order_lines(messages[0].order)
             assert lines, "the order's lines were loaded with the batch"
+            assert not queries.captured_queries, "read from what the batch loaded"
             watched = [weakref.ref(line) for line in lines]
             del lines
             messages_let_go_of_lines(messages)
-            assert "_prefetched_objects_cache" not in messages[0].order.__dict__
+            assert LOADED_LINES not in messages[0].order.__dict__
+            assert LOADED_PARCELS not in messages[0].order.__dict__
             del messages
             assert [ref() for ref in watched] == [None] * len(watched), "freed at once, by reference counting"
         finally:
