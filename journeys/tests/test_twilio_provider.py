@@ -201,7 +201,7 @@ def test_timeout_is_retried(fake, make_provider):
     result = provider.send(envelope())
 
     assert result.outcome == Outcome.RETRY
-    assert "Timeout" in result.error
+    assert "timed out" in result.error
     assert_no_secret(result)
 
 
