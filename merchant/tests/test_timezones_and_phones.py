@@ -5,9 +5,11 @@ import re
 import phonenumbers
 import pytest
 from django.core.exceptions import ValidationError
+from phonenumber_field.phonenumber import PhoneNumber
 
 from merchant import services
-from merchant.phones import phone_parse
+from merchant.models import Customer
+from merchant.phones import phone_from_stored, phone_parse
 from merchant.timezones import country_zone, derive_time_zone
 
 
@@ -104,3 +106,46 @@ def test_phone_parse_says_what_is_wrong(text, region, message):
 
 def test_empty_phone_is_none():
     assert phone_parse("  ", region="US") is None
+
+
+PHONE_NUMBER_FIELDS = (
+    "country_code",
+    "national_number",
+    "extension",
+    "italian_leading_zero",
+    "number_of_leading_zeros",
+    "raw_input",
+    "country_code_source",
+    "preferred_domestic_carrier_code",
+)
+
+
+def _example_numbers() -> list[str]:
+    """phonenumbers' example number of every region and number type, in E.164 (about 1,400)."""
+    found = set()
+    for region in phonenumbers.SUPPORTED_REGIONS:
+        for number_type in range(12):
+            example = phonenumbers.example_number_for_type(region, number_type)
+            if example is not None:
+                found.add(phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164))
+    return sorted(found)
+
+
+def test_a_stored_phone_is_read_exactly_as_the_parser_reads_it():
+    numbers = [*_example_numbers(), "+390612345678", "+3906123456", "+79001234567", "+12015550123", "+8613800138000"]
+    assert len(numbers) > 1000
+    for text in numbers:
+        fast, parsed = phone_from_stored(text), PhoneNumber.from_string(text)
+        assert [getattr(fast, name) for name in PHONE_NUMBER_FIELDS] == [
+            getattr(parsed, name) for name in PHONE_NUMBER_FIELDS
+        ], text
+        assert fast == parsed
+        assert fast.as_e164 == text
+        assert fast.is_valid() == parsed.is_valid()
+
+
+@pytest.mark.parametrize("text", ["", None, "+0", "+49 151 23456789", "not a number", "+4915112345678901234"])
+def test_a_stored_phone_that_is_not_plain_e164_is_read_as_the_field_reads_it(text):
+    fast, by_the_field = phone_from_stored(text), Customer._meta.get_field("phone").from_db_value(text, None, None)
+    assert type(fast) is type(by_the_field)
+    assert str(fast) == str(by_the_field)
