@@ -5,6 +5,7 @@ through the database; what finds no slot goes back to the queue without using an
 """
 
 import datetime as dt
+import sys
 import time
 
 import pytest
@@ -13,7 +14,14 @@ import time_machine
 from journeys.models import CareRule, Message, ProviderPace, SmsAccount
 from journeys.providers.base import Envelope, Outcome
 from journeys.providers.console import ConsoleProvider
-from journeys.services.dispatch import Decision, Dispatcher, Send, result_changes
+from journeys.providers.twilio import TwilioSmsProvider
+from journeys.services.dispatch import (
+    SLOTTED_SWITCH_INTERVAL_SECONDS,
+    Decision,
+    Dispatcher,
+    Send,
+    result_changes,
+)
 from journeys.services.pacing import HORIZON, pace_interval, pace_reserve
 from journeys.services.rules import care_rules_default_create
 from journeys.services.sms_accounts import sms_account_save
@@ -101,6 +109,27 @@ class TestDispatcherPacing:
         assert twilio.most_in_any_window(seconds=1.0) <= 5
         assert took >= 11 * pace_interval(5) - 0.05, "twelve slots 0.206 s apart"
         assert {shipped_message(order).attempts for order in orders} == {1}
+
+    @pytest.mark.parametrize(("rate", "slotted"), [(20, True), (0, False)])
+    def test_threads_take_turns_with_the_interpreter_lock_every_millisecond_while_slotted_sends_are_out(
+        self, care_shop, twilio, settings, monkeypatch, rate, slotted
+    ):
+        """A thread that wakes at its slot waits for the lock at most this long (5 ms by default)."""
+        settings.TWILIO_RATE_PER_SECOND = rate
+        usual = sys.getswitchinterval()
+        seen = []
+        send = TwilioSmsProvider.send
+
+        def send_noting_the_interval(provider, envelope):
+            seen.append(sys.getswitchinterval())
+            return send(provider, envelope)
+
+        monkeypatch.setattr(TwilioSmsProvider, "send", send_noting_the_interval)
+        with time_machine.travel(NOON_IN_BERLIN, tick=True):
+            orders_of(care_shop, 4)
+            assert drain(channels=["sms"]) == {"sent": 4}
+        assert set(seen) == ({SLOTTED_SWITCH_INTERVAL_SECONDS} if slotted else {usual})
+        assert sys.getswitchinterval() == usual, "as it was once the drain is over"
 
     def test_a_send_whose_slot_passed_is_not_made_and_goes_back_without_an_attempt(self, care_shop, twilio, noon):
         order = shipped_order(care_shop)
