@@ -95,7 +95,9 @@ class TwilioSmsProvider(Provider):
         # One libcurl handle, and so one keep-alive connection, per sending thread (the dispatcher runs at
         # most `concurrency`). libcurl does the request and reads the answer without the interpreter lock,
         # which the standard library's client held for about two thirds of a send's CPU: what bounds how
-        # fast one dispatcher process can send. No hidden retries: the dispatcher retries.
+        # fast one dispatcher process can send. No retries of ours: the dispatcher retries. libcurl itself
+        # sends a request again only when a kept-alive connection turns out closed before a single byte
+        # of answer came back (the server's idle close crossing the send), as browsers do.
         self.url = self.base_url + API_PATH.format(account_sid=quote(account_sid, safe=""))
         self._callback_prefix, self._callback_suffix = _callback_parts(status_callback_url)
         self._local = threading.local()
