@@ -2,8 +2,8 @@
 
 The dispatcher loads the lines and parcels of a whole batch's orders in one query each and keeps them
 on each order as plain lists (`Prefetch(..., to_attr=...)`): Django's default prefetch builds a filtered
-queryset per order and relation, which cost more than the rows themselves (about 12% of a batch's
-loading, measured in-process). Previews, the admin and tests read an order that was not loaded that
+queryset per order and relation, which cost about a third of loading a batch (0.37 -> 0.25 ms of CPU
+per message without it, measured in-process). Previews, the admin and tests read an order that was not loaded that
 way: there the lines and parcels come from the database as usual.
 """
 

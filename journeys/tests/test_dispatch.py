@@ -260,6 +260,23 @@ def test_lease_and_due_times_follow_the_database_clock(settings):
     assert abs((database_now - dt.datetime.now(UTC)).total_seconds()) < 60
 
 
+def test_the_database_clock_is_read_once_a_second_and_followed_in_between(settings, monkeypatch):
+    settings.JOURNEYS_CLOCK = "database"
+    monkeypatch.setattr(dispatch, "_clock_reading", None)
+    with CaptureQueriesContext(connection) as queries:
+        first = clock_now()
+        second = clock_now()
+    assert len(queries.captured_queries) == 1, "the second time within the second comes from the first reading"
+    assert first <= second < first + dt.timedelta(seconds=dispatch.CLOCK_READ_EVERY_SECONDS)
+    assert abs((second - dispatch.database_now()).total_seconds()) < 0.05
+
+    reading, read_at = dispatch._clock_reading
+    monkeypatch.setattr(dispatch, "_clock_reading", (reading, read_at - dispatch.CLOCK_READ_EVERY_SECONDS))
+    with CaptureQueriesContext(connection) as queries:
+        clock_now()
+    assert len(queries.captured_queries) == 1, "a reading a second old is taken again"
+
+
 class TestBatchLoading:
     def every_context_name(self) -> str:
         """A template that reads every name of the documented context (journeys.context)."""
